@@ -1,0 +1,85 @@
+// Autograd tape and the per-forward context every op receives.
+//
+// Ops run eagerly. When gradients are on, each op allocates its output's gradient buffer
+// (zeroed) and records one backward closure on the tape; Tape::backward() replays them in
+// reverse. Parameter gradients accumulate with +=, so micro-batches can be summed before a
+// step. With gradients off (evaluation) no closure and no gradient buffer exists.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/arena.h"
+#include "core/inline_fn.h"
+#include "core/tensor.h"
+
+namespace nurture::core {
+
+// Rounds a buffer in place to the storage format of the active precision policy. Core has no
+// idea what the format is: precision/ installs the function (dependencies point downwards).
+struct RoundFn {
+  void (*fn)(float* p, int64_t n, void* user) = nullptr;
+  void* user = nullptr;
+  void operator()(float* p, int64_t n) const {
+    if (fn) fn(p, n, user);
+  }
+  explicit operator bool() const { return fn != nullptr; }
+};
+
+// What the active precision policy asks of the ops. All-default is plain fp32.
+struct OpPrecision {
+  RoundFn act;             // activations as stored between ops
+  RoundFn grad;            // activation gradients as stored between ops
+  RoundFn gemm_operand;    // GEMM inputs that are not already stored rounded (e.g. attention probs)
+  bool layernorm_fp32 = true;  // false: LayerNorm output also rounded inside (statistics in half)
+  bool softmax_fp32 = true;
+  bool loss_fp32 = true;
+};
+
+using BackwardFn = InlineFn<320>;
+
+class Tape {
+ public:
+  // `out` is the tensor the closure reads the gradient of: its grad is rounded to the storage
+  // format right before the closure runs, once all consumers have accumulated into it.
+  void record(const Tensor& out, BackwardFn fn);
+  // Runs the recorded closures in reverse. The caller seeds the loss gradient first.
+  void backward(const OpPrecision& prec);
+  void clear() { nodes_.clear(); }
+  size_t size() const { return nodes_.size(); }
+
+ private:
+  struct Node {
+    float* out_grad;
+    int64_t n;
+    BackwardFn fn;
+  };
+  std::vector<Node> nodes_;
+};
+
+class Ctx {
+ public:
+  // tape == nullptr: evaluation, no graph kept.
+  Ctx(Arena& acts, Arena& grads, Tape* tape) : acts_(acts), grads_(grads), tape_(tape) {}
+
+  bool grad_enabled() const { return tape_ != nullptr; }
+  Tape* tape() { return tape_; }
+  // A new activation; it gets a zeroed gradient buffer when gradients are on and `tracked`.
+  Tensor make(Shape s, bool tracked = true);
+  // Scratch memory that lives until the arena is reset (saved statistics, masks).
+  float* scratch(int64_t n) { return acts_.alloc(static_cast<size_t>(n)); }
+  void record(const Tensor& out, BackwardFn fn) {
+    if (tape_) tape_->record(out, std::move(fn));
+  }
+
+  OpPrecision prec;
+  bool training = false;  // dropout active
+  int threads = 0;        // 0 = OpenMP default
+
+ private:
+  Arena& acts_;
+  Arena& grads_;
+  Tape* tape_;
+};
+
+}  // namespace nurture::core

@@ -1,0 +1,52 @@
+// The coarse ops a GPT is made of. Each runs its forward kernel eagerly and, when the context
+// has a tape, records a hand-written backward (tested against finite differences in
+// tests/core/ops_grad_test.cpp).
+//
+// Conventions (as in llm.c): parameter and input gradients accumulate with +=; an op's output
+// is tracked (has a gradient buffer) iff any input is tracked and gradients are on; outputs
+// are rounded to the precision policy's storage format. Reductions over rows use fixed-size
+// chunks combined in a fixed order, so results do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "core/graph.h"
+#include "core/tensor.h"
+
+namespace nurture::core {
+
+enum class GeluKind { Tanh, Erf };
+
+// y = x·Wᵀ + b. x: [..., K], w: [N, K] (torch.nn.Linear layout), b: [N] or null → [..., N].
+Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b);
+
+// LayerNorm over the last dim, biased variance, eps inside the sqrt (PyTorch semantics).
+Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* beta, float eps = 1e-5f);
+
+// GELU, tanh approximation (GPT-2) or exact erf form.
+Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind = GeluKind::Tanh);
+
+// Causal multi-head self-attention core: qkv [B, T, 3C] (q | k | v, heads contiguous within
+// each) → [B, T, C]. Softmax in fp32 with the 1/sqrt(head_dim) scale. alibi adds the
+// ALiBi bias -m_h·(i-j) with the standard geometric head slopes.
+Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi = false);
+
+// out[b,t] = wte[ids[b,t]] + wpe[t]; wpe may be null (no positional table) or untracked
+// (a fixed table such as sinusoidal). ids are checked against the vocabulary.
+Tensor embedding(Ctx& ctx, const int32_t* ids, int64_t B, int64_t T, const Tensor& wte, const Tensor* wpe);
+
+// Elementwise a + b (same shape): the residual add.
+Tensor add(Ctx& ctx, const Tensor& a, const Tensor& b);
+
+// Inverted dropout with a counter-based mask: element i is dropped iff uniform(key, i) < p.
+// Identity (returns x) when p == 0 or ctx.training is false.
+Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key);
+
+// Mean cross-entropy of softmax(logits) [N, V] against targets (targets < 0 are ignored),
+// fused with log-softmax. Returns a [1] tensor.
+Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets);
+
+// Helper for deterministic column sums: out[j] += Σ_i m[i, j], rows chunked in fixed blocks.
+void colsum_accumulate(const float* m, int64_t rows, int64_t cols, float* out);
+
+}  // namespace nurture::core

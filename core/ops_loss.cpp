@@ -1,0 +1,47 @@
+#include <cassert>
+#include <cmath>
+
+#include "core/ops.h"
+
+namespace nurture::core {
+
+Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets) {
+  const int64_t N = logits.rows(), V = logits.cols();
+  Tensor loss = ctx.make(Shape{1}, logits.tracked());
+  float* lse = ctx.scratch(N);
+  float* row_loss = ctx.scratch(N);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < N; ++i) {
+    const float* x = logits.data + i * V;
+    float mx = x[0];
+    for (int64_t j = 1; j < V; ++j) mx = std::max(mx, x[j]);
+    double s = 0;
+    for (int64_t j = 0; j < V; ++j) s += std::exp(double(x[j] - mx));
+    lse[i] = mx + static_cast<float>(std::log(s));
+    row_loss[i] = targets[i] >= 0 ? lse[i] - x[targets[i]] : 0.0f;
+  }
+  double total = 0;
+  int64_t count = 0;
+  for (int64_t i = 0; i < N; ++i)  // serial, fixed order: deterministic
+    if (targets[i] >= 0) {
+      total += row_loss[i];
+      ++count;
+    }
+  loss.data[0] = count ? static_cast<float>(total / count) : 0.0f;
+  if (!loss.tracked()) return loss;
+  ctx.record(loss, [logits, targets, loss, lse, N, V, count] {
+    if (!count) return;
+    const float dl = loss.grad[0] / static_cast<float>(count);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < N; ++i) {
+      if (targets[i] < 0) continue;
+      const float* x = logits.data + i * V;
+      float* dx = logits.grad + i * V;
+      for (int64_t j = 0; j < V; ++j) dx[j] += std::exp(x[j] - lse[i]) * dl;
+      dx[targets[i]] -= dl;
+    }
+  });
+  return loss;
+}
+
+}  // namespace nurture::core

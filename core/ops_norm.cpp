@@ -1,0 +1,71 @@
+#include <cassert>
+#include <cmath>
+#include <vector>
+
+#include "core/ops.h"
+
+namespace nurture::core {
+
+Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* beta, float eps) {
+  const int64_t N = x.rows(), C = x.cols();
+  assert(gamma.numel() == C);
+  Tensor y = ctx.make(x.shape, x.tracked() || gamma.tracked() || (beta && beta->tracked()));
+  float* mean = ctx.scratch(N);
+  float* rstd = ctx.scratch(N);
+  const float* g = gamma.data;
+  const float* bt = beta ? beta->data : nullptr;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < N; ++i) {
+    const float* xi = x.data + i * C;
+    float m = 0;
+    for (int64_t j = 0; j < C; ++j) m += xi[j];
+    m /= C;
+    float v = 0;
+    for (int64_t j = 0; j < C; ++j) v += (xi[j] - m) * (xi[j] - m);
+    v /= C;
+    const float r = 1.0f / std::sqrt(v + eps);
+    mean[i] = m;
+    rstd[i] = r;
+    float* yi = y.data + i * C;
+    for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j] + (bt ? bt[j] : 0.0f);
+  }
+  ctx.prec.act(y.data, y.numel());
+  if (!y.tracked()) return y;
+  // Per-row products for dgamma/dbeta are reduced in fixed chunks (colsum_accumulate).
+  float* tmp = ctx.scratch(N * C);
+  Tensor bb = beta ? *beta : Tensor{};
+  ctx.record(y, [x, gamma, bb, y, mean, rstd, tmp, N, C] {
+    const float* g = gamma.data;
+    if (x.grad) {
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < N; ++i) {
+        const float* xi = x.data + i * C;
+        const float* dy = y.grad + i * C;
+        float dnorm_mean = 0, dnorm_norm_mean = 0;
+        for (int64_t j = 0; j < C; ++j) {
+          const float nrm = (xi[j] - mean[i]) * rstd[i];
+          const float dn = g[j] * dy[j];
+          dnorm_mean += dn;
+          dnorm_norm_mean += dn * nrm;
+        }
+        dnorm_mean /= C;
+        dnorm_norm_mean /= C;
+        float* dx = x.grad + i * C;
+        for (int64_t j = 0; j < C; ++j) {
+          const float nrm = (xi[j] - mean[i]) * rstd[i];
+          dx[j] += (g[j] * dy[j] - dnorm_mean - nrm * dnorm_norm_mean) * rstd[i];
+        }
+      }
+    }
+    if (gamma.grad) {
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < N; ++i)
+        for (int64_t j = 0; j < C; ++j) tmp[i * C + j] = (x.data[i * C + j] - mean[i]) * rstd[i] * y.grad[i * C + j];
+      colsum_accumulate(tmp, N, C, gamma.grad);
+    }
+    if (bb.grad) colsum_accumulate(y.grad, N, C, bb.grad);
+  });
+  return y;
+}
+
+}  // namespace nurture::core

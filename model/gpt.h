@@ -1,0 +1,90 @@
+// GPT as in the paper (section 3.2): decoder-only, pre-LayerNorm, GeLU MLP with 4× expansion,
+// dropout on the attention and MLP outputs right before each residual add (not on the
+// embeddings), untied input embedding and output projection, final LayerNorm.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+#include "core/ops.h"
+#include "model/params.h"
+
+namespace nurture::model {
+
+enum class PosEmbedding { learned, sinusoidal, alibi };
+const char* name(PosEmbedding p);
+
+struct GPTConfig {
+  int vocab_size = 4096;
+  int d_model = 256;
+  int n_layer = 6;
+  int n_head = 8;
+  int seq_len = 256;  // maximum context length
+  float dropout = 0.0f;
+  bool bias = true;
+  PosEmbedding pos = PosEmbedding::learned;
+  core::GeluKind gelu = core::GeluKind::Tanh;
+  float init_std = 0.02f;
+  bool decay_embeddings = true;  // nanoGPT: every ≥2-D parameter decays, embeddings included
+};
+
+// The four linears of a block (the paper's attn-kqv-proj, attn-out-proj, outer-expander-mlp,
+// mlp contraction) plus the output head.
+enum class LinearSite { qkv, attn_proj, fc, mlp_proj, lm_head };
+const char* name(LinearSite s);
+
+// Hooks into the forward pass for statistics (analysis, telemetry) and fake quantization.
+// linear_input may modify x in place; it is only called with gradients off, where the input
+// has no other reader (the LayerNorm output, attention output or GELU output feeding it).
+class ForwardObserver {
+ public:
+  virtual ~ForwardObserver() = default;
+  virtual void linear_input(int layer, LinearSite site, core::Tensor x) {}
+  // The residual stream after block `layer` (layer == -1: after the embeddings).
+  virtual void residual(int layer, const core::Tensor& x) {}
+};
+
+class GPT {
+ public:
+  explicit GPT(const GPTConfig& cfg);
+  const GPTConfig& config() const { return cfg_; }
+  ParamStore& params() { return params_; }
+  const ParamStore& params() const { return params_; }
+
+  // GPT-2 init: N(0, init_std) for linears and embeddings, residual output projections
+  // (attn.c_proj, mlp.c_proj) N(0, init_std/sqrt(2·n_layer)), biases 0, LayerNorm gain 1.
+  // Each parameter draws from its own stream keyed by (seed, name), so adding a parameter
+  // never changes the others.
+  void init(uint64_t seed);
+
+  // Logits [B, T, V] for ids [B, T] (T ≤ seq_len). dropout_key seeds this pass's masks.
+  core::Tensor forward(core::Ctx& ctx, const int32_t* ids, int64_t B, int64_t T, uint64_t dropout_key = 0,
+                       ForwardObserver* obs = nullptr);
+
+  // Parameter count, and the FLOPs per trained token: 6·N_matmul + 12·L·T·d (attention),
+  // the PaLM/nanoGPT estimate used for MFU.
+  int64_t num_params() const;
+  double train_flops_per_token(int64_t T) const;
+
+  // Index of the block parameters, for code that walks layers (analysis, quantization).
+  struct BlockParams {
+    int ln_1_w, ln_1_b, attn_w, attn_b, attn_proj_w, attn_proj_b, ln_2_w, ln_2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b;
+  };
+  const std::vector<BlockParams>& blocks() const { return blocks_; }
+  int wte() const { return wte_; }
+  int wpe() const { return wpe_; }
+  int ln_f_w() const { return ln_f_w_; }
+  int ln_f_b() const { return ln_f_b_; }
+  int lm_head() const { return lm_head_; }
+
+ private:
+  GPTConfig cfg_;
+  ParamStore params_;
+  std::vector<BlockParams> blocks_;
+  int wte_ = -1, wpe_ = -1, ln_f_w_ = -1, ln_f_b_ = -1, lm_head_ = -1;
+  core::Buffer sinusoid_;  // fixed table when pos == sinusoidal
+};
+
+}  // namespace nurture::model
