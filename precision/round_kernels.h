@@ -1,0 +1,20 @@
+// The vector paths behind round_inplace, exposed so tests and benchmarks can run each one.
+// Every path gives the same bits as round_to, element by element.
+#pragma once
+
+#include <cstdint>
+
+#include "precision/format.h"
+
+namespace nurture::precision::kernels {
+
+enum class Isa { scalar, avx2, avx512 };  // avx2 also needs F16C; avx512 needs AVX512F
+
+const char* name(Isa isa);
+bool supported(Isa isa);  // run-time CPU check
+Isa best();               // widest supported path; what round_inplace uses
+
+void round_inplace(Isa isa, Format f, float* p, int64_t n, const RoundOptions& opts,
+                   RoundStats* stats);
+
+}  // namespace nurture::precision::kernels

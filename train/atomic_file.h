@@ -1,0 +1,12 @@
+// Write a whole file under a temporary name, fsync, rename over the final name: a reader never
+// sees a half-written file, and a failed write leaves the previous version intact.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace nurture::train {
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view contents);
+
+}  // namespace nurture::train

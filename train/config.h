@@ -1,0 +1,175 @@
+// The experiment config: one struct per YAML section, defaults in the member initializers.
+//
+// Keys, their YAML types, accepted ranges, docs and emission are declared once, in the key
+// table in config_keys.cpp; the structs below only hold the values. To add a key: add the member
+// here and one entry there. Parsing, validation, to_yaml/to_json and the README reference
+// (config_reference_markdown) all follow from the table.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "train/config_error.h"
+
+namespace nurture::train {
+
+// Enums are numbered 0..N-1 in the order of their EnumNames entry; that name is what YAML uses.
+enum class PosEmbedding { learned, sinusoidal, alibi };
+enum class Gelu { tanh, erf };
+enum class Tokenizer { bpe, unigram };
+enum class Schedule { cosine, constant, linear };
+enum class Dtype { fp32, bf16, fp16 };
+enum class MasterWeights { fp32, half };
+
+template <class E>
+struct EnumNames;
+template <>
+struct EnumNames<PosEmbedding> {
+  static constexpr std::array<std::string_view, 3> names{"learned", "sinusoidal", "alibi"};
+};
+template <>
+struct EnumNames<Gelu> {
+  static constexpr std::array<std::string_view, 2> names{"tanh", "erf"};
+};
+template <>
+struct EnumNames<Tokenizer> {
+  static constexpr std::array<std::string_view, 2> names{"bpe", "unigram"};
+};
+template <>
+struct EnumNames<Schedule> {
+  static constexpr std::array<std::string_view, 3> names{"cosine", "constant", "linear"};
+};
+template <>
+struct EnumNames<Dtype> {
+  static constexpr std::array<std::string_view, 3> names{"fp32", "bf16", "fp16"};
+};
+template <>
+struct EnumNames<MasterWeights> {
+  static constexpr std::array<std::string_view, 2> names{"fp32", "half"};
+};
+
+template <class E>
+constexpr std::string_view to_string(E e) {
+  return EnumNames<E>::names[static_cast<size_t>(e)];
+}
+
+// precision.loss_scale. YAML: `dynamic`, `none`, or a positive number (a constant scale).
+struct LossScale {
+  enum class Kind { none, dynamic, constant };
+  Kind kind = Kind::none;
+  double value = 0.0;  // the scale when kind == constant
+
+  static LossScale none() { return {}; }
+  static LossScale dynamic() { return {Kind::dynamic, 0.0}; }
+  static LossScale constant(double v) { return {Kind::constant, v}; }
+  bool operator==(const LossScale&) const = default;
+};
+std::string to_string(const LossScale& s);
+
+struct ModelConfig {
+  int vocab_size = 4096;
+  int d_model = 256;
+  int n_layer = 6;
+  int n_head = 8;
+  int seq_len = 256;
+  double dropout = 0.0;
+  bool bias = true;
+  PosEmbedding pos_embedding = PosEmbedding::learned;
+  Gelu gelu = Gelu::tanh;
+  double init_std = 0.02;
+  bool operator==(const ModelConfig&) const = default;
+};
+
+struct DataConfig {
+  std::vector<std::string> corpus{"datasets/gutenberg"};
+  Tokenizer tokenizer = Tokenizer::bpe;
+  std::string cache_dir;  // empty: next to the corpus
+  double val_fraction = 0.05;
+  bool operator==(const DataConfig&) const = default;
+};
+
+struct OptimConfig {
+  double lr = 6e-4;
+  double min_lr = 6e-5;
+  int64_t warmup_steps = 100;
+  Schedule schedule = Schedule::cosine;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  double weight_decay = 0.1;
+  bool decay_embeddings = true;
+  std::optional<double> grad_clip = 1.0;  // nullopt: no clipping
+  bool operator==(const OptimConfig&) const = default;
+};
+
+struct TrainConfig {
+  int64_t steps = 1000;
+  int batch_size = 16;
+  int grad_accum = 1;
+  uint64_t seed = 1337;
+  int threads = 0;  // 0: all cores
+  int64_t eval_every = 100;
+  int eval_batches = 8;
+  int64_t checkpoint_every = 0;  // 0: only at the end
+  int64_t log_every = 10;
+  bool operator==(const TrainConfig&) const = default;
+};
+
+struct PrecisionConfig {
+  Dtype dtype = Dtype::fp32;
+  // The YAML default depends on dtype (dynamic for fp16, none otherwise); the parser fills it
+  // in after all overrides. A Config built in C++ gets exactly what is written here.
+  LossScale loss_scale;
+  bool layernorm_fp32 = true;
+  bool softmax_fp32 = true;
+  bool loss_fp32 = true;
+  MasterWeights master_weights = MasterWeights::fp32;
+  double init_scale = 65536.0;
+  int64_t growth_interval = 2000;
+  double min_scale = 1e-4;
+  bool operator==(const PrecisionConfig&) const = default;
+};
+
+struct OutputConfig {
+  std::string dir = "runs/default";
+  std::string name;  // empty: the trainer derives one (e.g. from the config file name)
+  bool operator==(const OutputConfig&) const = default;
+};
+
+struct Config {
+  ModelConfig model;
+  DataConfig data;
+  OptimConfig optim;
+  TrainConfig train;
+  PrecisionConfig precision;
+  OutputConfig output;
+  bool operator==(const Config&) const = default;
+};
+
+// Reads a YAML config, applies `overrides` in order ("optim.lr=3e-4", "optim.grad_clip=null",
+// "data.corpus=[a.txt,b.txt]"; the value is parsed as YAML), fills derived defaults, validates.
+// Throws ConfigError with a one-line "where: what" message.
+//
+// Build sweep variants from the original file plus overrides, not from a resolved config:
+// derived defaults (loss_scale follows dtype) are only derived when the key was never given.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Same, from YAML text; `source` names it in error messages (e.g. "run.h5:/config").
+Config parse_config(const std::string& yaml, const std::vector<std::string>& overrides = {},
+                    const std::string& source = "<string>");
+
+// Every key with its resolved value, in table order. parse_config(to_yaml(c)) == c.
+std::string to_yaml(const Config& config);
+nlohmann::json to_json(const Config& config);
+
+// A Markdown reference of every section and key (type, default, accepted values, meaning),
+// for the README.
+std::string config_reference_markdown();
+
+}  // namespace nurture::train

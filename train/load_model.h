@@ -1,0 +1,24 @@
+// Loading a trained model for inference (sample, eval, ptq, analyze): the checkpoint's own
+// config rebuilds the GPT, its /params fill it, and the run's tokenizer is found next to it.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "data/tokenizer.h"
+#include "model/gpt.h"
+#include "train/config.h"
+
+namespace nurture::train {
+
+struct LoadedModel {
+  Config config;
+  std::unique_ptr<model::GPT> gpt;
+  std::unique_ptr<data::Tokenizer> tokenizer;  // null if no tokenizer.model was found
+  int64_t step = 0;
+};
+
+// Tokenizer lookup: the checkpoint's directory, then its parent (the run directory).
+LoadedModel load_model(const std::filesystem::path& checkpoint);
+
+}  // namespace nurture::train

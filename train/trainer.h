@@ -1,0 +1,85 @@
+// The training loop: data → GPT → loss → backward → clip → AdamW, with metrics, validation,
+// atomic HDF5 checkpoints and exact resume.
+//
+// Run directory layout (output.dir):
+//   config.yaml            the resolved config
+//   tokenizer.model        the SentencePiece model the run was trained with
+//   metrics.jsonl          one JSON object per step (and per validation)
+//   checkpoints/step_NNNNNNN.h5
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+#include "data/prepare.h"
+#include "data/batch_sampler.h"
+#include "data/sequential_windows.h"
+#include "model/gpt.h"
+#include "optim/adamw.h"
+#include "optim/schedule.h"
+#include "train/config.h"
+#include "train/metrics_log.h"
+#include "train/progress.h"
+
+namespace nurture::train {
+
+struct StepResult {
+  int64_t step = 0;  // optimizer steps completed after this one
+  double loss = 0, lr = 0, grad_norm = 0;
+  double tokens_per_s = 0, elapsed_s = 0;
+};
+
+model::GPTConfig gpt_config(const Config& cfg);
+
+class Trainer {
+ public:
+  // `log` receives human-readable status lines (data preparation, validation, checkpoints).
+  Trainer(Config cfg, std::ostream& log);
+  ~Trainer();
+
+  // Prepares data, builds the model, and either initialises it or resumes from the newest
+  // checkpoint in the run directory (resume == true and one exists).
+  void setup(bool resume);
+  // Trains to cfg.train.steps (or stops early after `stop_at` steps, with a checkpoint, as an
+  // interrupted run would), validating and checkpointing on schedule.
+  void run(int64_t stop_at = -1);
+  StepResult step();
+  double validation_loss();
+  std::filesystem::path save_checkpoint();
+
+  model::GPT& model() { return *gpt_; }
+  int64_t steps_done() const { return step_; }
+  const Config& config() const { return cfg_; }
+  const std::filesystem::path& run_dir() const { return run_dir_; }
+  const data::PreparedData& data() const { return *data_; }
+  // The newest checkpoint in a run directory, if any.
+  static std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& run_dir);
+
+ private:
+  void load_checkpoint(const std::filesystem::path& path);
+  uint64_t dropout_key(int64_t step, int micro) const;
+
+  Config cfg_;
+  std::ostream& log_;
+  std::filesystem::path run_dir_;
+  std::unique_ptr<data::PreparedData> data_;
+  std::unique_ptr<data::BatchSampler> sampler_;
+  std::unique_ptr<model::GPT> gpt_;
+  std::unique_ptr<optim::AdamW> opt_;
+  optim::Schedule sched_;
+  MetricsLog metrics_;
+  std::unique_ptr<Progress> progress_;
+  core::Arena acts_, grads_;
+  core::Tape tape_;
+  std::vector<int32_t> x_, y_;
+  int64_t step_ = 0;
+  double elapsed_ = 0;  // training seconds so far, carried across resumes
+};
+
+}  // namespace nurture::train

@@ -1,0 +1,20 @@
+// Loading YAML with errors a user can act on: every failure becomes a one-line ConfigError that
+// starts with "file:line". Shared by the config and, later, sweep grid files.
+#pragma once
+
+#include <string>
+
+#include <yaml-cpp/yaml.h>
+
+#include "train/config_error.h"
+
+namespace nurture::train {
+
+// Missing/unreadable file or a syntax error throws ConfigError. An empty file is a null node.
+YAML::Node load_yaml_file(const std::string& path);
+YAML::Node load_yaml_string(const std::string& text, const std::string& source);
+
+// "source:LINE" (1-based) for a node's mark, or just "source" when the node has no position.
+std::string yaml_location(const std::string& source, const YAML::Mark& mark);
+
+}  // namespace nurture::train
