@@ -34,7 +34,10 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   Tensor y = ctx.make(Shape{B, T, C}, qkv.tracked());
   // Attention probabilities [B, H, T, T], kept for backward (upper triangle is exactly 0).
   float* probs = ctx.scratch(B * H * T * T);
-  const bool round_probs = bool(ctx.prec.gemm_operand);
+  // Under a half policy: the QKᵀ GEMM emits half scores; P·V reads P in half (autocast casts
+  // bmm inputs); with softmax_fp32 off the exponentials are stored in half as well.
+  const RoundFn round_op = ctx.prec.gemm_operand;
+  const bool half_softmax = round_op && !ctx.prec.softmax_fp32;
 #pragma omp parallel for schedule(static)
   for (int64_t bh = 0; bh < B * H; ++bh) {
     const int64_t b = bh / H, h = bh % H;
@@ -44,6 +47,7 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
     CStrided v(base + 2 * C, T, hd, Eigen::OuterStride<>(C3));
     Dense P(probs + bh * T * T, T, T);
     P.noalias() = q * k.transpose();
+    round_op(P.data(), T * T);
     const float slope = alibi ? alibi_slope(int(h), int(H)) : 0.0f;
     for (int64_t i = 0; i < T; ++i) {
       float* row = P.data() + i * T;
@@ -53,16 +57,14 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
         mx = std::max(mx, row[j]);
       }
       float s = 0;
-      for (int64_t j = 0; j <= i; ++j) {
-        row[j] = std::exp(row[j] - mx);
-        s += row[j];
-      }
+      for (int64_t j = 0; j <= i; ++j) row[j] = std::exp(row[j] - mx);
+      if (half_softmax) round_op(row, i + 1);
+      for (int64_t j = 0; j <= i; ++j) s += row[j];
       const float inv = 1.0f / s;
       for (int64_t j = 0; j <= i; ++j) row[j] *= inv;
       for (int64_t j = i + 1; j < T; ++j) row[j] = 0.0f;
     }
-    // Under a half policy the P·V GEMM reads P in the half format (autocast casts bmm inputs).
-    if (round_probs) ctx.prec.gemm_operand(P.data(), T * T);
+    round_op(P.data(), T * T);
     Strided out(y.data + b * T * C + h * hd, T, hd, Eigen::OuterStride<>(C));
     out.noalias() = P * v;
   }
@@ -70,7 +72,7 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   if (!y.tracked()) return y;
   const int nthreads = omp_get_max_threads();
   float* work = ctx.scratch(int64_t(nthreads) * T * T);
-  ctx.record(y, [qkv, y, probs, work, B, T, C, C3, H, hd, scale] {
+  ctx.record(y, [qkv, y, probs, work, B, T, C, C3, H, hd, scale, round_op] {
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; ++bh) {
       const int64_t b = bh / H, h = bh % H;
@@ -87,6 +89,7 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
       Dense dP(work + int64_t(omp_get_thread_num()) * T * T, T, T);
       dv.noalias() += P.transpose() * dy;
       dP.noalias() = dy * v.transpose();
+      round_op(dP.data(), T * T);  // a half GEMM output
       // Softmax backward: dS = P ⊙ (dP − rowsum(P ⊙ dP)), then the 1/sqrt(hd) scale.
       for (int64_t i = 0; i < T; ++i) {
         const float* p = P.data() + i * T;
@@ -96,6 +99,7 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
         for (int64_t j = 0; j <= i; ++j) d[j] = p[j] * (d[j] - dot) * scale;
         for (int64_t j = i + 1; j < T; ++j) d[j] = 0.0f;
       }
+      round_op(dP.data(), T * T);  // dS enters two half GEMMs
       dq.noalias() += dP * k;
       dk.noalias() += dP.transpose() * q;
     }

@@ -10,6 +10,9 @@ Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets) {
   Tensor loss = ctx.make(Shape{1}, logits.tracked());
   float* lse = ctx.scratch(N);
   float* row_loss = ctx.scratch(N);
+  // loss_fp32 off: the log-sum-exp and per-token losses are stored in half (no counter: this
+  // runs inside a parallel loop).
+  const RoundFn round_op = ctx.prec.loss_fp32 ? RoundFn{} : ctx.prec.gemm_operand;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < N; ++i) {
     const float* x = logits.data + i * V;
@@ -18,7 +21,9 @@ Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets) {
     double s = 0;
     for (int64_t j = 0; j < V; ++j) s += std::exp(double(x[j] - mx));
     lse[i] = mx + static_cast<float>(std::log(s));
+    round_op(&lse[i], 1);
     row_loss[i] = targets[i] >= 0 ? lse[i] - x[targets[i]] : 0.0f;
+    round_op(&row_loss[i], 1);
   }
   double total = 0;
   int64_t count = 0;

@@ -6,6 +6,43 @@
 
 namespace nurture::core {
 
+namespace {
+// LayerNorm "in half arithmetic" (layernorm_fp32: false): every intermediate the fp16 kernel
+// would store is rounded — the centred values, their squares (which overflow to inf once
+// |x − mean| > 256 in fp16, the failure the paper's fp16 runs hit), the variance, rstd and
+// the normalised values. Reductions still accumulate in fp32, as fused kernels do. Serial
+// over rows: it is a teaching path, and the rounding counter is not thread-safe.
+void layer_norm_half_forward(Ctx& ctx, const float* x, const float* g, const float* bt, float* y, float* mean,
+                             float* rstd, int64_t N, int64_t C, float eps) {
+  const RoundFn& rnd = ctx.prec.act;
+  float* d = ctx.scratch(2 * C);
+  float* sq = d + C;
+  for (int64_t i = 0; i < N; ++i) {
+    const float* xi = x + i * C;
+    float m = 0;
+    for (int64_t j = 0; j < C; ++j) m += xi[j];
+    m /= C;
+    rnd(&m, 1);
+    for (int64_t j = 0; j < C; ++j) d[j] = xi[j] - m;
+    rnd(d, C);
+    for (int64_t j = 0; j < C; ++j) sq[j] = d[j] * d[j];
+    rnd(sq, C);
+    float v = 0;
+    for (int64_t j = 0; j < C; ++j) v += sq[j];
+    v = v / C + eps;
+    rnd(&v, 1);
+    float r = 1.0f / std::sqrt(v);
+    rnd(&r, 1);
+    mean[i] = m;
+    rstd[i] = r;
+    float* yi = y + i * C;
+    for (int64_t j = 0; j < C; ++j) yi[j] = d[j] * r;
+    rnd(yi, C);
+    for (int64_t j = 0; j < C; ++j) yi[j] = yi[j] * g[j] + (bt ? bt[j] : 0.0f);
+  }
+}
+}  // namespace
+
 Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* beta, float eps) {
   const int64_t N = x.rows(), C = x.cols();
   assert(gamma.numel() == C);
@@ -14,6 +51,9 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
   float* rstd = ctx.scratch(N);
   const float* g = gamma.data;
   const float* bt = beta ? beta->data : nullptr;
+  if (!ctx.prec.layernorm_fp32 && ctx.prec.act) {
+    layer_norm_half_forward(ctx, x.data, g, bt, y.data, mean, rstd, N, C, eps);
+  } else {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < N; ++i) {
     const float* xi = x.data + i * C;
@@ -28,6 +68,7 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
     rstd[i] = r;
     float* yi = y.data + i * C;
     for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j] + (bt ? bt[j] : 0.0f);
+  }
   }
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;

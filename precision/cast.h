@@ -57,9 +57,11 @@ struct CastArgs {
 CastArgs parse_cast_args(const std::vector<std::string>& args);
 const char* cast_usage();
 
-// args are the words after `cast`. Returns the exit code: 0, or 2 after a one-line error on err.
-// Default output is an aligned table (value at 9 significant digits, or exact with --exact);
-// --json prints an array with one object per (value, format), or with --formats an object
+// args are the words after `cast`. Returns the exit code: 0, or 2 after a one-line error on err
+// (nothing is printed on out then). Default output is an aligned table, values at 9 significant
+// digits (or in full with --exact). --json prints an array of objects, one per (value, format):
+// {input, parsed, format, value, exact, bits, abs_error, rel_error, class}, with null for NaN and
+// infinite numbers; --formats alone gives an array of FormatInfo objects, and with values
 // {"formats": [...], "casts": [...]}.
 int run_cast(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
              std::ostream& err);

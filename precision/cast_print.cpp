@@ -78,8 +78,8 @@ void print_formats_table(std::ostream& out) {
 }
 
 // NaN and inf have no JSON spelling; nlohmann writes them as null, which is what we want.
-nlohmann::json casts_json(const std::vector<Row>& rows) {
-  nlohmann::json a = nlohmann::json::array();
+nlohmann::ordered_json casts_json(const std::vector<Row>& rows) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
   for (const Row& row : rows) {
     for (const CastResult& r : row.results) {
       a.push_back({{"input", row.input},
@@ -96,8 +96,8 @@ nlohmann::json casts_json(const std::vector<Row>& rows) {
   return a;
 }
 
-nlohmann::json formats_json() {
-  nlohmann::json a = nlohmann::json::array();
+nlohmann::ordered_json formats_json() {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
   for (Format f : kFormats) {
     const FormatInfo i = info(f);
     a.push_back({{"name", i.name}, {"bits", i.bits}, {"exponent_bits", i.exponent_bits},
@@ -141,8 +141,10 @@ int run_cast(const std::vector<std::string>& args, std::istream& in, std::ostrea
   }
 
   if (a.json) {
-    nlohmann::json doc = casts_json(rows);
-    if (a.formats) doc = rows.empty() ? formats_json() : nlohmann::json{{"formats", formats_json()}, {"casts", doc}};
+    nlohmann::ordered_json doc;
+    if (!a.formats) doc = casts_json(rows);
+    else if (rows.empty()) doc = formats_json();
+    else doc = {{"formats", formats_json()}, {"casts", casts_json(rows)}};
     out << doc.dump(2) << '\n';
     return 0;
   }

@@ -24,9 +24,11 @@
 //       sd = {k: torch.from_numpy(v[()]) for k, v in f["params"].items()}
 //       step = int(f["state"].attrs["step"]); config = f["config"].asstr()[()]
 //
-// Files are written to "<path>.tmp-<pid>", fsync'd and renamed over <path>: a reader sees the old
-// checkpoint or the new one, never a partial file. The HDF5 library used here is not
-// thread-safe: call these functions from one thread at a time.
+// The file is assembled in memory (so peak memory while saving is about one extra copy of the
+// checkpoint), written to "<path>.tmp-<pid>", fsync'd and renamed over <path>: a reader sees the
+// old checkpoint or the new one, never a partial file. Files use HDF5's default (most widely
+// readable) format versions. The HDF5 library used here is not thread-safe: call these
+// functions from one thread at a time.
 #pragma once
 
 #include <cstdint>

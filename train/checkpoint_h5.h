@@ -26,8 +26,7 @@ class Handle {
 
   hid_t get() const { return id_; }
   operator hid_t() const { return id_; }
-  // Closes now and reports failure; the destructor's close cannot (that matters for files,
-  // whose close flushes metadata and can hit a full disk).
+  // Closes now and reports failure, which the destructor cannot.
   herr_t close();
   void reset();
 

@@ -165,7 +165,9 @@ Config parse_config(const std::string& yaml, const std::vector<std::string>& ove
                     const std::string& source = "<string>");
 
 // Every key with its resolved value, in table order. parse_config(to_yaml(c)) == c.
+// Floats always carry a '.', so PyYAML reads them back as floats too.
 std::string to_yaml(const Config& config);
+// {"model": {"d_model": 256, ...}, ...}; include <nlohmann/json.hpp> to use it.
 nlohmann::json to_json(const Config& config);
 
 // A Markdown reference of every section and key (type, default, accepted values, meaning),

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -27,6 +28,51 @@ std::string fmt(const char* f, double v) {
   std::snprintf(b, sizeof b, f, v);
   return b;
 }
+}  // namespace
+
+precision::PolicyConfig policy_config(const Config& cfg) {
+  precision::PolicyConfig p;
+  p.dtype = static_cast<precision::Format>(cfg.precision.dtype);
+  p.layernorm_fp32 = cfg.precision.layernorm_fp32;
+  p.softmax_fp32 = cfg.precision.softmax_fp32;
+  p.loss_fp32 = cfg.precision.loss_fp32;
+  p.master_half = cfg.precision.master_weights == MasterWeights::half;
+  return p;
+}
+
+precision::LossScalerConfig scaler_config(const Config& cfg) {
+  precision::LossScalerConfig s;
+  using K = LossScale::Kind;
+  using M = precision::LossScalerConfig::Mode;
+  s.mode = cfg.precision.loss_scale.kind == K::dynamic ? M::dynamic
+           : cfg.precision.loss_scale.kind == K::constant ? M::constant
+                                                           : M::none;
+  s.init_scale = s.mode == M::constant ? cfg.precision.loss_scale.value : cfg.precision.init_scale;
+  s.growth_interval = cfg.precision.growth_interval;
+  s.min_scale = cfg.precision.min_scale;
+  return s;
+}
+
+namespace {
+// Records max |x| of the residual stream after every block.
+class ResidualMax : public model::ForwardObserver {
+ public:
+  explicit ResidualMax(std::vector<float>& out) : out_(out) {}
+  void residual(int layer, const core::Tensor& x) override {
+    if (layer < 0) return;
+    float m = 0;
+    const int64_t n = x.numel();
+#pragma omp parallel for schedule(static) reduction(max : m)
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, std::abs(x.data[i]));
+    if (out_.size() <= size_t(layer)) out_.resize(layer + 1, 0.0f);
+    out_[layer] = std::max(out_[layer], m);
+  }
+
+ private:
+  std::vector<float>& out_;
+};
+
+double fraction(int64_t part, int64_t whole) { return whole ? double(part) / double(whole) : 0.0; }
 }  // namespace
 
 model::GPTConfig gpt_config(const Config& cfg) {
@@ -81,6 +127,9 @@ void Trainer::setup(bool resume) {
   fs::copy_file(data_->tokenizer_path, run_dir_ / "tokenizer.model", fs::copy_options::overwrite_existing);
 
   gpt_ = std::make_unique<model::GPT>(gpt_config(cfg_));
+  mp_ = std::make_unique<precision::MixedPrecision>(policy_config(cfg_));
+  scaler_ = std::make_unique<precision::LossScaler>(scaler_config(cfg_));
+  if (mp_->half()) gpt_->params().enable_working_copy(true);
   opt_ = std::make_unique<optim::AdamW>(
       gpt_->params(), optim::AdamWConfig{cfg_.optim.beta1, cfg_.optim.beta2, cfg_.optim.eps, cfg_.optim.weight_decay});
   sched_ = optim::Schedule{static_cast<optim::ScheduleKind>(0), cfg_.optim.lr, cfg_.optim.min_lr,
@@ -102,6 +151,8 @@ void Trainer::setup(bool resume) {
   } else {
     gpt_->init(cfg_.train.seed);
   }
+  auto& P = gpt_->params();
+  mp_->refresh_weights(P.master(), P.working(), P.numel());
   write_file_atomic(run_dir_ / "config.yaml", to_yaml(cfg_));
   metrics_.open(run_dir_ / "metrics.jsonl", ckpt ? step_ : 0);
   progress_ = std::make_unique<Progress>(std::cerr, ::isatty(2));
@@ -115,6 +166,12 @@ StepResult Trainer::step() {
   const auto t0 = std::chrono::steady_clock::now();
   const int B = cfg_.train.batch_size, T = cfg_.model.seq_len, accum = cfg_.train.grad_accum;
   auto& P = gpt_->params();
+  const int64_t n = P.numel();
+  const bool stage = mp_->half() && accum > 1;  // round each micro-batch's grads before summing
+  if (stage) grad_sum_.assign(size_t(n), 0.0f);
+  mp_->reset_telemetry();
+  StepResult r;
+  ResidualMax residual(r.residual_max);
   P.zero_grad();
   double loss_sum = 0;
   for (int micro = 0; micro < accum; ++micro) {
@@ -124,29 +181,58 @@ StepResult Trainer::step() {
     tape_.clear();
     core::Ctx ctx(acts_, grads_, &tape_);
     ctx.training = true;
-    core::Tensor logits = gpt_->forward(ctx, x_.data(), B, T, dropout_key(step_, micro));
+    ctx.prec = mp_->op_precision();
+    core::Tensor logits = gpt_->forward(ctx, x_.data(), B, T, dropout_key(step_, micro), &residual);
     core::Tensor loss = core::cross_entropy(ctx, logits, y_.data());
-    if (!std::isfinite(loss.data[0]))
+    if (!std::isfinite(loss.data[0]) && !scaler_->checks_overflow())
       throw std::runtime_error("loss is " + std::to_string(loss.data[0]) + " at step " + std::to_string(step_ + 1) +
                                "; lower optim.lr or enable optim.grad_clip");
     loss_sum += loss.data[0];
-    loss.grad[0] = 1.0f / float(accum);  // mean over micro-batches
+    loss.grad[0] = scaler_->scale() / float(accum);  // scaled mean over micro-batches
     tape_.backward(ctx.prec);
+    mp_->round_weight_grads(P.grad(), n);
+    if (stage) {
+      for (int64_t i = 0; i < n; ++i) grad_sum_[i] += P.grad()[i];
+      P.zero_grad();
+    }
   }
-  const double clip = cfg_.optim.grad_clip.value_or(0.0);
-  const double norm = optim::clip_grad_norm(P.grad(), P.numel(), clip);
+  if (stage) std::copy(grad_sum_.begin(), grad_sum_.end(), P.grad());
+  if (inject_overflow_step_ == step_ + 1) P.grad()[0] = std::numeric_limits<float>::infinity();
+
+  r.loss_scale = scaler_->scale();
+  const bool found_inf = scaler_->unscale_and_check(P.grad(), n);
   const double lr = sched_.at(step_);
-  opt_->step(lr);
+  if (!found_inf) {
+    r.grad_norm = optim::clip_grad_norm(P.grad(), n, cfg_.optim.grad_clip.value_or(0.0));
+    if (!std::isfinite(r.grad_norm))
+      throw std::runtime_error("gradient norm is " + std::to_string(r.grad_norm) + " at step " +
+                               std::to_string(step_ + 1) + "; lower optim.lr or enable optim.grad_clip");
+    opt_->step(lr);
+    mp_->refresh_weights(P.master(), P.working(), n);
+  }
+  scaler_->update(found_inf, step_ + 1);
   ++step_;
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   elapsed_ += dt;
-  StepResult r;
+  const auto& tel = mp_->telemetry();
   r.step = step_;
   r.loss = loss_sum / accum;
   r.lr = lr;
-  r.grad_norm = norm;
+  r.skipped = found_inf;
   r.tokens_per_s = double(B) * T * accum / dt;
   r.elapsed_s = elapsed_;
+  r.weight_grad_underflow = fraction(tel.weight_grads.underflow, tel.weight_grads.elements);
+  r.act_grad_underflow = fraction(tel.activation_grads.underflow, tel.activation_grads.elements);
+  r.act_overflow = tel.activations.overflow;
+  r.act_nonfinite = tel.activations.nan + tel.activations.inf;
+  r.grad_overflow = tel.activation_grads.overflow + tel.weight_grads.overflow;
+  r.grad_nonfinite = tel.activation_grads.nan + tel.activation_grads.inf + tel.weight_grads.nan + tel.weight_grads.inf;
+
+  summary_.steps = step_;
+  summary_.skipped = scaler_->skipped_steps();
+  summary_.final_loss_scale = scaler_->scale();
+  summary_.mean_weight_grad_underflow += (r.weight_grad_underflow - summary_.mean_weight_grad_underflow) / double(step_);
+  for (float m : r.residual_max) summary_.max_residual = std::max<double>(summary_.max_residual, m);
   return r;
 }
 
@@ -160,6 +246,7 @@ double Trainer::validation_loss() {
     if (rows == 0) break;
     acts_.reset();
     core::Ctx ctx(acts_, grads_, nullptr);
+    ctx.prec = mp_->op_precision(/*count=*/false);
     core::Tensor logits = gpt_->forward(ctx, x_.data(), rows, T);
     core::Tensor loss = core::cross_entropy(ctx, logits, y_.data());
     total += double(loss.data[0]) * rows;
@@ -186,12 +273,27 @@ void Trainer::run(int64_t stop_at) {
       return;
     }
     StepResult r = step();
-    metrics_.write({{"step", r.step},
-                    {"loss", r.loss},
-                    {"lr", r.lr},
-                    {"grad_norm", r.grad_norm},
-                    {"tokens_per_s", r.tokens_per_s},
-                    {"elapsed_s", r.elapsed_s}});
+    nlohmann::json rec = {{"step", r.step},
+                          {"loss", r.loss},
+                          {"lr", r.lr},
+                          {"grad_norm", r.grad_norm},
+                          {"tokens_per_s", r.tokens_per_s},
+                          {"elapsed_s", r.elapsed_s},
+                          {"residual_max", r.residual_max}};
+    if (mp_->half()) {
+      rec["loss_scale"] = r.loss_scale;
+      rec["skipped"] = r.skipped;
+      rec["weight_grad_underflow"] = r.weight_grad_underflow;
+      rec["act_grad_underflow"] = r.act_grad_underflow;
+      rec["act_overflow"] = r.act_overflow;
+      rec["act_nonfinite"] = r.act_nonfinite;
+      rec["grad_overflow"] = r.grad_overflow;
+      rec["grad_nonfinite"] = r.grad_nonfinite;
+    }
+    metrics_.write(rec);
+    if (r.skipped)
+      progress_->message("step " + std::to_string(r.step) + ": inf/nan gradients, step skipped; loss scale now " +
+                         fmt("%g", scaler_->scale()));
     progress_->update(r.step, total, r.loss, r.tokens_per_s, r.elapsed_s, cfg_.train.log_every);
     if (cfg_.train.eval_every > 0 && step_ % cfg_.train.eval_every == 0 && step_ != total) do_validation();
     if (cfg_.train.checkpoint_every > 0 && step_ % cfg_.train.checkpoint_every == 0 && step_ != total)
@@ -200,6 +302,11 @@ void Trainer::run(int64_t stop_at) {
   progress_->finish();
   do_validation();
   log_ << "checkpoint " << save_checkpoint().string() << "\n";
+  if (mp_->half())
+    log_ << "precision " << to_string(cfg_.precision.dtype) << ": " << summary_.skipped << " skipped step(s), loss scale "
+         << fmt("%g", summary_.final_loss_scale) << ", mean weight-gradient underflow "
+         << fmt("%.3g%%", 100 * summary_.mean_weight_grad_underflow) << ", max residual |x| "
+         << fmt("%.4g", summary_.max_residual) << "\n";
 }
 
 fs::path Trainer::save_checkpoint() {
@@ -217,6 +324,9 @@ fs::path Trainer::save_checkpoint() {
   c.state.ints["adam_step"] = opt_->steps_taken();
   c.state.uints["sampler_state"] = sampler_->state();
   c.state.reals["elapsed_s"] = elapsed_;
+  c.state.reals["loss_scale"] = scaler_->scale();
+  c.state.ints["growth_tracker"] = scaler_->growth_tracker();
+  c.state.ints["skipped_steps"] = scaler_->skipped_steps();
   c.meta.strings["precision"] = std::string(to_string(cfg_.precision.dtype));
   c.meta.strings["tokenizer"] = "tokenizer.model";
   c.config_yaml = to_yaml(cfg_);
@@ -241,7 +351,9 @@ void Trainer::load_checkpoint(const fs::path& path) {
   opt_->set_steps_taken(ck.state.ints.at("adam_step"));
   sampler_->set_state(ck.state.uints.at("sampler_state"));
   elapsed_ = ck.state.reals.count("elapsed_s") ? ck.state.reals.at("elapsed_s") : 0.0;
-  if (P.has_working_copy()) P.enable_working_copy(true);
+  if (ck.state.reals.count("loss_scale"))
+    scaler_->restore(static_cast<float>(ck.state.reals.at("loss_scale")), ck.state.ints.at("growth_tracker"),
+                     ck.state.ints.at("skipped_steps"));
 }
 
 }  // namespace nurture::train

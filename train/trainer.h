@@ -23,6 +23,8 @@
 #include "model/gpt.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
+#include "precision/loss_scaler.h"
+#include "precision/policy.h"
 #include "train/config.h"
 #include "train/metrics_log.h"
 #include "train/progress.h"
@@ -30,9 +32,22 @@
 namespace nurture::train {
 
 struct StepResult {
-  int64_t step = 0;  // optimizer steps completed after this one
+  int64_t step = 0;  // training steps completed after this one (skipped ones included)
   double loss = 0, lr = 0, grad_norm = 0;
   double tokens_per_s = 0, elapsed_s = 0;
+  // Mixed-precision telemetry (zeros under fp32).
+  double loss_scale = 1;
+  bool skipped = false;               // inf/nan gradients: no update (fp16 loss scaling)
+  double weight_grad_underflow = 0;   // fraction of non-zero weight-gradient elements the half format flushed to 0
+  double act_grad_underflow = 0;      // same, for gradients flowing between ops
+  int64_t act_overflow = 0, act_nonfinite = 0, grad_overflow = 0, grad_nonfinite = 0;
+  std::vector<float> residual_max;    // max |x| of the residual stream after each block
+};
+
+// Run-level summary of the mixed-precision telemetry.
+struct RunSummary {
+  int64_t steps = 0, skipped = 0;
+  double final_loss_scale = 1, mean_weight_grad_underflow = 0, max_residual = 0;
 };
 
 model::GPTConfig gpt_config(const Config& cfg);
@@ -54,6 +69,11 @@ class Trainer {
   std::filesystem::path save_checkpoint();
 
   model::GPT& model() { return *gpt_; }
+  const precision::LossScaler& scaler() const { return *scaler_; }
+  const RunSummary& summary() const { return summary_; }
+  // Teaching/testing aid: the gradients of this (1-based) step get an inf, as an fp16
+  // overflow would produce.
+  void inject_gradient_overflow(int64_t step) { inject_overflow_step_ = step; }
   int64_t steps_done() const { return step_; }
   const Config& config() const { return cfg_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }
@@ -77,6 +97,11 @@ class Trainer {
   std::unique_ptr<Progress> progress_;
   core::Arena acts_, grads_;
   core::Tape tape_;
+  std::unique_ptr<precision::MixedPrecision> mp_;
+  std::unique_ptr<precision::LossScaler> scaler_;
+  std::vector<float> grad_sum_;  // fp32 accumulation of rounded micro-batch gradients (half, grad_accum > 1)
+  RunSummary summary_;
+  int64_t inject_overflow_step_ = -1;
   std::vector<int32_t> x_, y_;
   int64_t step_ = 0;
   double elapsed_ = 0;  // training seconds so far, carried across resumes

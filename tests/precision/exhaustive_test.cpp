@@ -11,6 +11,7 @@
 
 #include "precision/format.h"
 #include "precision/round_kernels.h"
+#include "tests/precision/print.h"
 #include "tests/precision/exhaustive.h"
 #include "tests/precision/reference.h"
 

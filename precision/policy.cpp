@@ -1,0 +1,40 @@
+#include "precision/policy.h"
+
+namespace nurture::precision {
+
+MixedPrecision::MixedPrecision(const PolicyConfig& cfg) : cfg_(cfg) {
+  const RoundOptions opts{cfg.flush_subnormals};
+  act_ = {cfg.dtype, opts, &tel_.activations};
+  act_quiet_ = {cfg.dtype, opts, nullptr};
+  grad_ = {cfg.dtype, opts, &tel_.activation_grads};
+  // Operands rounded inside parallel regions (attention probabilities) must not share a
+  // stats counter across threads; what they round is also already counted as activations.
+  operand_ = {cfg.dtype, opts, nullptr};
+  wgrad_ = {cfg.dtype, opts, &tel_.weight_grads};
+}
+
+core::OpPrecision MixedPrecision::op_precision(bool count) {
+  core::OpPrecision p;
+  p.layernorm_fp32 = cfg_.layernorm_fp32;
+  p.softmax_fp32 = cfg_.softmax_fp32;
+  p.loss_fp32 = cfg_.loss_fp32;
+  if (!half()) return p;
+  p.act = make_round_fn(count ? act_ : act_quiet_);
+  p.grad = make_round_fn(grad_);
+  p.gemm_operand = make_round_fn(operand_);
+  return p;
+}
+
+void MixedPrecision::refresh_weights(float* master, float* working, int64_t n) {
+  if (!half()) return;
+  const RoundOptions opts{cfg_.flush_subnormals};
+  if (cfg_.master_half) round_inplace(cfg_.dtype, master, n, opts);
+  for (int64_t i = 0; i < n; ++i) working[i] = master[i];
+  if (!cfg_.master_half) round_inplace(cfg_.dtype, working, n, opts);
+}
+
+void MixedPrecision::round_weight_grads(float* g, int64_t n) {
+  if (half()) round_inplace(cfg_.dtype, g, n, wgrad_.options, wgrad_.stats);
+}
+
+}  // namespace nurture::precision
