@@ -85,10 +85,9 @@ double parse_value(std::string_view text) {
       fmt = std::chars_format::hex;
     }
     // from_chars would accept a second sign and spelled-out specials here; reject them.
-    if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '.' ||
-                       (fmt == std::chars_format::hex && std::isxdigit(static_cast<unsigned char>(s[0]))))) {
-      bad_value(text, "");
-    }
+    const auto c = s.empty() ? 0 : static_cast<unsigned char>(s[0]);
+    const bool digit = fmt == std::chars_format::hex ? std::isxdigit(c) : std::isdigit(c);
+    if (!digit && c != '.') bad_value(text, "");
     const auto res = std::from_chars(s.data(), s.data() + s.size(), v, fmt);
     if (res.ec == std::errc::result_out_of_range) bad_value(text, ": out of range for double");
     if (res.ec != std::errc() || res.ptr != s.data() + s.size()) bad_value(text, "");

@@ -25,16 +25,16 @@ struct Row {
 
 using Table = std::vector<std::vector<std::string>>;
 
-std::string sci(double v) {
-  if (std::isnan(v)) return "nan";
+std::string to_text(double v, std::chars_format fmt, int precision) {
   char buf[64];
-  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific, 3).ptr);
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v, fmt, precision).ptr);
 }
 
-std::string num(double v) {
-  char buf[64];
-  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 9).ptr);
+// Errors: a NaN's sign means nothing here.
+std::string sci(double v) {
+  return std::isnan(v) ? "nan" : to_text(v, std::chars_format::scientific, 3);
 }
+std::string num(double v) { return to_text(v, std::chars_format::general, 9); }
 
 void print_aligned(const Table& t, std::ostream& out) {
   std::vector<size_t> width;

@@ -38,7 +38,8 @@ struct RoundOptions {
   bool flush_subnormals = false;
 };
 
-// The fp32 value nearest to x that the format can hold; fp32 is the identity unless flushing.
+// The fp32 value nearest to x that the format can hold. fp32 is the identity (NaN payloads
+// included) unless flushing.
 float round_to(Format f, float x, const RoundOptions& opts = {});
 
 // What rounding did to a buffer. round_inplace adds to the counters, so one RoundStats can
@@ -59,6 +60,10 @@ struct RoundStats {
 // the CPU supports at run time; all paths give the same bits. stats may be null (fastest).
 void round_inplace(Format f, float* p, int64_t n, const RoundOptions& opts = {},
                    RoundStats* stats = nullptr);
+// The same from src into dst (one pass, e.g. master weights into their half working copy).
+// dst may equal src; otherwise the ranges must not overlap.
+void round_copy(Format f, const float* src, float* dst, int64_t n, const RoundOptions& opts = {},
+                RoundStats* stats = nullptr);
 
 // mantissa_bits counts stored fraction bits (no implicit bit); epsilon = 2^-mantissa_bits.
 struct FormatInfo {

@@ -11,7 +11,9 @@ namespace {
 // Below this a fork/join costs more than the rounding (a few microseconds of work).
 constexpr int64_t kParallelMin = int64_t(1) << 16;
 
-void add(int64_t& dst, int64_t v) { std::atomic_ref<int64_t>(dst).fetch_add(v, std::memory_order_relaxed); }
+void add(int64_t& dst, int64_t v) {
+  std::atomic_ref<int64_t>(dst).fetch_add(v, std::memory_order_relaxed);
+}
 
 void add_atomic(RoundStats& into, const RoundStats& s) {
   add(into.elements, s.elements);

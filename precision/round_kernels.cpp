@@ -17,11 +17,12 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 #include "precision/format_scalar.h"
 
-#define NURTURE_TARGET_AVX2 __attribute__((target("avx2,f16c,popcnt")))
-#define NURTURE_TARGET_AVX512 __attribute__((target("avx512f,avx2,f16c,popcnt")))
+#define NURTURE_TARGET_AVX2 __attribute__((target("avx2,f16c")))
+#define NURTURE_TARGET_AVX512 __attribute__((target("avx512f,avx2,f16c")))
 
 namespace nurture::precision {
 namespace kernels {
@@ -33,7 +34,7 @@ struct Counts {
   int64_t underflow = 0, overflow = 0, subnormal = 0, nan = 0, inf = 0;
 };
 
-using Kernel = void (*)(float* p, int64_t n, Counts& c);
+using Kernel = void (*)(const float* src, float* dst, int64_t n, Counts& c);
 
 // ---- scalar ---------------------------------------------------------------------------------
 
@@ -49,12 +50,12 @@ inline void count1(uint32_t u, uint32_t r, Counts& c) {
 }
 
 template <Format F, bool kFtz, bool kStats>
-void run_scalar(float* p, int64_t n, Counts& c) {
+void run_scalar(const float* src, float* dst, int64_t n, Counts& c) {
   for (int64_t i = 0; i < n; ++i) {
-    const uint32_t u = std::bit_cast<uint32_t>(p[i]);
+    const uint32_t u = std::bit_cast<uint32_t>(src[i]);
     uint32_t r = round_bits(F, u);
     if constexpr (kFtz) r = flush_if_subnormal(F, r);
-    p[i] = std::bit_cast<float>(r);
+    dst[i] = std::bit_cast<float>(r);
     if constexpr (kStats) count1<F>(u, r, c);
   }
 }
@@ -74,20 +75,20 @@ NURTURE_TARGET_AVX2 inline __m256i round8(__m256i u) {
     r = _mm256_castps_si256(_mm256_cvtph_ps(h));
   }
   if constexpr (F != Format::fp32) {
-    const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, abs), _mm256_set1_epi32(int(kInf)));
-    const __m256i qnan = _mm256_or_si256(_mm256_andnot_si256(abs, u), _mm256_set1_epi32(int(kQuietNan)));
-    r = _mm256_blendv_epi8(r, qnan, nan);
+    const __m256i inf = _mm256_set1_epi32(int(kInf)), quiet = _mm256_set1_epi32(int(kQuietNan));
+    const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, abs), inf);
+    r = _mm256_blendv_epi8(r, _mm256_or_si256(_mm256_andnot_si256(abs, u), quiet), nan);
   }
   if constexpr (kFtz) {
-    const __m256i tiny =
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(int(min_normal_bits(F))), _mm256_and_si256(r, abs));
+    const __m256i min_normal = _mm256_set1_epi32(int(min_normal_bits(F)));
+    const __m256i tiny = _mm256_cmpgt_epi32(min_normal, _mm256_and_si256(r, abs));
     r = _mm256_andnot_si256(_mm256_and_si256(tiny, abs), r);
   }
   return r;
 }
 
 // Per-lane counters: a compare gives -1 in matching lanes, so subtracting it counts. Lanes are
-// 32-bit; round_inplace keeps each call below 2^31 elements so the sum cannot overflow.
+// 32-bit; round_inplace hands a kernel at most 2^30 elements, so even their sum fits.
 struct Lanes8 {
   __m256i underflow, overflow, subnormal, nan, inf;
 };
@@ -102,8 +103,9 @@ NURTURE_TARGET_AVX2 inline void count8(__m256i u, __m256i r, Lanes8& c) {
   const __m256i below = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(min_normal_bits(F))), b);
   c.nan = _mm256_sub_epi32(c.nan, _mm256_cmpgt_epi32(a, inf));
   c.inf = _mm256_sub_epi32(c.inf, _mm256_cmpeq_epi32(a, inf));
-  c.underflow = _mm256_sub_epi32(
-      c.underflow, _mm256_andnot_si256(_mm256_cmpeq_epi32(a, zero), _mm256_and_si256(finite, b_zero)));
+  const __m256i a_zero = _mm256_cmpeq_epi32(a, zero);
+  const __m256i underflow = _mm256_andnot_si256(a_zero, _mm256_and_si256(finite, b_zero));
+  c.underflow = _mm256_sub_epi32(c.underflow, underflow);
   c.overflow = _mm256_sub_epi32(c.overflow, _mm256_and_si256(finite, _mm256_cmpeq_epi32(b, inf)));
   c.subnormal = _mm256_sub_epi32(c.subnormal, _mm256_andnot_si256(b_zero, below));
 }
@@ -116,14 +118,14 @@ NURTURE_TARGET_AVX2 inline int64_t sum8(__m256i v) {
 }
 
 template <Format F, bool kFtz, bool kStats>
-NURTURE_TARGET_AVX2 void run_avx2(float* p, int64_t n, Counts& c) {
+NURTURE_TARGET_AVX2 void run_avx2(const float* src, float* dst, int64_t n, Counts& c) {
   const __m256i zero = _mm256_setzero_si256();
   Lanes8 lanes{zero, zero, zero, zero, zero};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
     const __m256i r = round8<F, kFtz>(u);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + i), r);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), r);
     if constexpr (kStats) count8<F>(u, r, lanes);
   }
   if constexpr (kStats) {
@@ -133,7 +135,7 @@ NURTURE_TARGET_AVX2 void run_avx2(float* p, int64_t n, Counts& c) {
     c.nan += sum8(lanes.nan);
     c.inf += sum8(lanes.inf);
   }
-  run_scalar<F, kFtz, kStats>(p + i, n - i, c);
+  run_scalar<F, kFtz, kStats>(src + i, dst + i, n - i, c);
 }
 
 // ---- AVX-512F: 16 lanes, mask registers, masked tail ----------------------------------------
@@ -151,12 +153,13 @@ NURTURE_TARGET_AVX512 inline __m512i round16(__m512i u) {
     r = _mm512_castps_si512(_mm512_cvtph_ps(h));
   }
   if constexpr (F != Format::fp32) {
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), _mm512_set1_epi32(int(kInf)));
-    r = _mm512_mask_or_epi32(r, nan, _mm512_andnot_si512(abs, u), _mm512_set1_epi32(int(kQuietNan)));
+    const __m512i inf = _mm512_set1_epi32(int(kInf)), quiet = _mm512_set1_epi32(int(kQuietNan));
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
+    r = _mm512_mask_or_epi32(r, nan, _mm512_andnot_si512(abs, u), quiet);
   }
   if constexpr (kFtz) {
-    const __mmask16 tiny =
-        _mm512_cmplt_epu32_mask(_mm512_and_si512(r, abs), _mm512_set1_epi32(int(min_normal_bits(F))));
+    const __m512i min_normal = _mm512_set1_epi32(int(min_normal_bits(F)));
+    const __mmask16 tiny = _mm512_cmplt_epu32_mask(_mm512_and_si512(r, abs), min_normal);
     r = _mm512_mask_andnot_epi32(r, tiny, abs, r);
   }
   return r;
@@ -186,21 +189,21 @@ NURTURE_TARGET_AVX512 inline void count16(__m512i u, __m512i r, __mmask16 live, 
 }
 
 template <Format F, bool kFtz, bool kStats>
-NURTURE_TARGET_AVX512 void run_avx512(float* p, int64_t n, Counts& c) {
+NURTURE_TARGET_AVX512 void run_avx512(const float* src, float* dst, int64_t n, Counts& c) {
   const __m512i zero = _mm512_setzero_si512();
   Lanes16 lanes{zero, zero, zero, zero, zero};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    const __m512i u = _mm512_loadu_si512(p + i);
+    const __m512i u = _mm512_loadu_si512(src + i);
     const __m512i r = round16<F, kFtz>(u);
-    _mm512_storeu_si512(p + i, r);
+    _mm512_storeu_si512(dst + i, r);
     if constexpr (kStats) count16<F>(u, r, 0xFFFF, lanes);
   }
   if (i < n) {
     const __mmask16 live = __mmask16((1u << (n - i)) - 1);
-    const __m512i u = _mm512_maskz_loadu_epi32(live, p + i);
+    const __m512i u = _mm512_maskz_loadu_epi32(live, src + i);
     const __m512i r = round16<F, kFtz>(u);
-    _mm512_mask_storeu_epi32(p + i, live, r);
+    _mm512_mask_storeu_epi32(dst + i, live, r);
     if constexpr (kStats) count16<F>(u, r, live, lanes);
   }
   if constexpr (kStats) {
@@ -267,21 +270,28 @@ Isa best() {
   return isa;
 }
 
-void round_inplace(Isa isa, Format f, float* p, int64_t n, const RoundOptions& opts,
-                   RoundStats* stats) {
-  if (f == Format::fp32 && !opts.flush_subnormals && !stats) return;
+void round_copy(Isa isa, Format f, const float* src, float* dst, int64_t n,
+                const RoundOptions& opts, RoundStats* stats) {
+  if (f == Format::fp32 && !opts.flush_subnormals && !stats) {
+    if (src != dst && n > 0) std::memmove(dst, src, size_t(n) * sizeof(float));
+    return;
+  }
   Counts c;
   const Kernel kernel = select(isa, f, opts.flush_subnormals, stats != nullptr);
-  // Bounded calls keep the kernels' 32-bit per-lane counters and their sums from overflowing.
   constexpr int64_t kMaxCall = int64_t(1) << 30;
-  for (int64_t i = 0; i < n; i += kMaxCall) kernel(p + i, std::min(kMaxCall, n - i), c);
+  for (int64_t i = 0; i < n; i += kMaxCall) kernel(src + i, dst + i, std::min(kMaxCall, n - i), c);
   if (stats) *stats += RoundStats{n, c.underflow, c.overflow, c.subnormal, c.nan, c.inf};
 }
 
 }  // namespace kernels
 
 void round_inplace(Format f, float* p, int64_t n, const RoundOptions& opts, RoundStats* stats) {
-  kernels::round_inplace(kernels::best(), f, p, n, opts, stats);
+  kernels::round_copy(kernels::best(), f, p, p, n, opts, stats);
+}
+
+void round_copy(Format f, const float* src, float* dst, int64_t n, const RoundOptions& opts,
+                RoundStats* stats) {
+  kernels::round_copy(kernels::best(), f, src, dst, n, opts, stats);
 }
 
 }  // namespace nurture::precision

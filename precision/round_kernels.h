@@ -14,7 +14,8 @@ const char* name(Isa isa);
 bool supported(Isa isa);  // run-time CPU check
 Isa best();               // widest supported path; what round_inplace uses
 
-void round_inplace(Isa isa, Format f, float* p, int64_t n, const RoundOptions& opts,
-                   RoundStats* stats);
+// round_copy on a chosen path; isa must be supported(): there is no fallback here.
+void round_copy(Isa isa, Format f, const float* src, float* dst, int64_t n,
+                const RoundOptions& opts, RoundStats* stats);
 
 }  // namespace nurture::precision::kernels

@@ -10,40 +10,29 @@
 #include "train/config.h"
 #include "train/load_model.h"
 #include "train/trainer.h"
+#include "e2e_support.h"
 
 using namespace nurture;
 namespace fs = std::filesystem;
 
+using test::bit_equal;
+using test::temp_dir;
+namespace fs = std::filesystem;
+using Strings = std::vector<std::string>;
 namespace {
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("nurture-e2e-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
+train::Config tiny(const fs::path& out, Strings extra = {}) {
+  extra.insert(extra.begin(), "model.dropout=0.1");
+  return test::tiny_config(out, extra);
 }
-
-train::Config tiny(const fs::path& out, std::vector<std::string> extra = {}) {
-  std::vector<std::string> ov = {"output.dir=" + out.string(), "data.cache_dir=" + (out.parent_path() / "cache").string(),
-                                 "train.steps=20", "train.eval_every=0", "model.dropout=0.1"};
-  ov.insert(ov.end(), extra.begin(), extra.end());
-  train::Config c = train::load_config(std::string(NURTURE_SOURCE_DIR) + "/configs/tiny.yaml", ov);
-  c.data.corpus = {std::string(NURTURE_SOURCE_DIR) + "/datasets/tinyshakespeare"};
-  return c;
-}
-
-std::vector<float> master(train::Trainer& t) {
-  auto& P = t.model().params();
-  return {P.master(), P.master() + P.numel()};
-}
-
-bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
+std::vector<float> master(train::Trainer& t) { return test::master_weights(t); }
 }  // namespace
 
-TEST(Trainer, ResumeIsBitIdenticalToStraightRun) {
-  const fs::path root = temp_dir("resume");
+class ResumeByDtype : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ResumeByDtype, ResumeIsBitIdenticalToStraightRun) {
+  const fs::path root = temp_dir(std::string("resume-") + GetParam());
   std::ostringstream log;
+  auto tiny = [&](const fs::path& out) { return ::tiny(out, {std::string("precision.dtype=") + GetParam()}); };
   train::Trainer straight(tiny(root / "straight"), log);
   straight.setup(false);
   straight.run();
@@ -70,14 +59,17 @@ TEST(Trainer, ResumeIsBitIdenticalToStraightRun) {
   };
   EXPECT_EQ(count_steps(root / "straight/metrics.jsonl"), 20);
   EXPECT_EQ(count_steps(root / "split/metrics.jsonl"), 20);
+  EXPECT_EQ(straight.scaler().scale(), second.scaler().scale());
   fs::remove_all(root);
 }
+
+INSTANTIATE_TEST_SUITE_P(AllFormats, ResumeByDtype, ::testing::Values("fp32", "bf16", "fp16"));
 
 TEST(Trainer, SameSeedSameRunDifferentSeedDifferentRun) {
   const fs::path root = temp_dir("determinism");
   std::ostringstream log;
-  auto run = [&](const std::string& name, const std::string& seed) {
-    train::Trainer t(tiny(root / name, {"train.steps=8", "train.seed=" + seed}), log);
+  auto run = [&](const std::string& name, const std::string& seed, const std::string& dtype = "fp32") {
+    train::Trainer t(tiny(root / name, {"train.steps=8", "train.seed=" + seed, "precision.dtype=" + dtype}), log);
     t.setup(false);
     t.run();
     return master(t);
@@ -85,6 +77,11 @@ TEST(Trainer, SameSeedSameRunDifferentSeedDifferentRun) {
   auto a = run("a", "1"), b = run("b", "1"), c = run("c", "2");
   EXPECT_TRUE(bit_equal(a, b));
   EXPECT_FALSE(bit_equal(a, c));
+  for (const char* dtype : {"bf16", "fp16"}) {
+    auto x = run(std::string(dtype) + "1", "1", dtype), y = run(std::string(dtype) + "2", "1", dtype);
+    EXPECT_TRUE(bit_equal(x, y)) << dtype;
+    EXPECT_FALSE(bit_equal(x, a)) << dtype << " must differ from fp32";
+  }
   fs::remove_all(root);
 }
 

@@ -46,7 +46,8 @@ TEST(precision_cast, parses_decimal_hex_and_specials) {
   EXPECT_TRUE(std::isnan(parse_value("NaN")));
   EXPECT_TRUE(std::signbit(parse_value("-nan")));
   EXPECT_TRUE(std::signbit(parse_value("-0")));
-  for (const char* bad : {"", "-", "abc", "0.1x", "0x", "--1", "1e400", "0x1p", "1,5", "nan(1)", " 1"}) {
+  for (const char* bad :
+       {"", "-", "abc", "0.1x", "0x", "--1", "1e400", "0x1p", "1,5", "nan(1)", " 1"}) {
     EXPECT_THROW(parse_value(bad), std::invalid_argument) << "'" << bad << "'";
   }
 }
@@ -98,7 +99,8 @@ TEST(precision_cast, rows_for_reference_values) {
 TEST(precision_cast, decimal_strings) {
   EXPECT_EQ(exact_decimal(0.1f), "0.100000001490116119384765625");
   EXPECT_EQ(exact_decimal(0x1p-149f),
-            "1.40129846432481707092372958328991613128026194187651577175706828388979108268586060148663818836212158203125e-45");
+            "1.40129846432481707092372958328991613128026194187651577175706828388979108"
+            "268586060148663818836212158203125e-45");
   EXPECT_EQ(exact_decimal(3.4028234663852886e38f), "340282346638528859811704183484516925440");
   EXPECT_EQ(short_decimal(0.1f), "0.100000001");
   EXPECT_EQ(short_decimal(-INFINITY), "-inf");
@@ -162,7 +164,9 @@ TEST(precision_cast, formats) {
   ASSERT_EQ(r.rc, 0) << r.err;
   const auto ls = lines(r.out);
   ASSERT_EQ(ls.size(), 4u);
-  EXPECT_EQ(ls[3], "fp16    16    5         10        65504           6.10351562e-05  5.96046448e-08  0.0009765625");
+  EXPECT_EQ(ls[3],
+            "fp16    16    5         10        65504           6.10351562e-05  5.96046448e-08  "
+            "0.0009765625");
 
   r = run({"--formats", "--json"});
   auto j = nlohmann::json::parse(r.out);

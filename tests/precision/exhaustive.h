@@ -34,8 +34,9 @@ struct Mismatch {
 
 inline std::string describe(const std::string& what, const Mismatch& m) {
   char buf[192];
-  std::snprintf(buf, sizeof buf, "%s: %lld mismatches; smallest input 0x%08X gave 0x%08X, want 0x%08X",
-                what.c_str(), static_cast<long long>(m.count), m.input, m.got, m.want);
+  std::snprintf(buf, sizeof buf,
+                "%s: %lld mismatches; smallest input 0x%08X gave 0x%08X, want 0x%08X", what.c_str(),
+                static_cast<long long>(m.count), m.input, m.got, m.want);
   return buf;
 }
 

@@ -87,7 +87,9 @@ TEST(precision_format, epsilon_and_limits) {
 }
 
 TEST(precision_format, fp32_is_identity) {
-  for (float x : {0.1f, -0.0f, 1e-40f, 3.4e38f, kInf}) EXPECT_EQ(bits(round_to(Format::fp32, x)), bits(x));
+  for (float x : {0.1f, -0.0f, 1e-40f, 3.4e38f, kInf}) {
+    EXPECT_EQ(bits(round_to(Format::fp32, x)), bits(x));
+  }
   EXPECT_EQ(bits(round_to(Format::fp32, std::bit_cast<float>(0x7FA00001u))), 0x7FA00001u);
   EXPECT_EQ(bits(round_to(Format::fp32, -1e-40f, {.flush_subnormals = true})), 0x80000000u);
 }

@@ -3,15 +3,17 @@
 // such differences are counted and printed (and recorded as test properties), not failed.
 //
 // Observed and expected (Intel SDM, VCVTPS2PH / VCVTNEPS2BF16):
-// - F16C VCVTPS2PH with imm = round-to-nearest-even matches bit for bit, except NaN payloads:
-//   the hardware keeps the top 10 payload bits (and quiets signalling NaNs); we return the
-//   canonical 0x7E00 with the sign kept. NaN-ness and sign always agree.
-// - AVX512_BF16 VCVTNEPS2BF16 ignores MXCSR and always behaves as DAZ: fp32 subnormal inputs
-//   become ±0 (Eigen's flush), where we keep them as bf16 subnormals (PyTorch/ggml). Its NaNs
-//   are quiet with the sign kept but keep the top payload bits.
+// - F16C VCVTPS2PH with imm = round-to-nearest-even matches bit for bit except NaN payloads:
+//   the hardware quiets the NaN and keeps the top 9 payload bits (fp32 fraction bits 21..13);
+//   we return the canonical 0x7E00 with the sign kept. NaN-ness and sign always agree.
+// - AVX512_BF16 VCVTNEPS2BF16 ignores MXCSR and treats every fp32 subnormal input as zero
+//   (DAZ, Eigen's flush), where we keep bf16 subnormals (PyTorch/ggml); the inputs just below
+//   2^-126 that we round up to the smallest normal also come out as ±0. Its NaNs are quiet
+//   with the sign kept but keep the top 6 payload bits (fraction bits 21..16).
 #include <gtest/gtest.h>
 #include <immintrin.h>
 
+#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -38,6 +40,7 @@ bool is_nan(uint32_t h) {
 
 template <class F>
 void classify(const uint32_t* in, const uint16_t* hw, const uint16_t* want, int64_t n, HwDiff& d) {
+  if (std::memcmp(hw, want, n * sizeof(uint16_t)) == 0) return;
   for (int64_t i = 0; i < n; ++i) {
     if (hw[i] == want[i]) continue;
     const uint32_t sign = 1u << F::sign_shift;
@@ -61,14 +64,17 @@ void report(const char* what, const HwDiff& d) {
   }
 }
 
-__attribute__((target("f16c,avx2"))) void f16c_block(const uint32_t* in, uint16_t* out, int64_t n) {
+__attribute__((target("f16c,avx2"))) void f16c_block(const uint32_t* in, uint16_t* out,
+                                                      int64_t n) {
   for (int64_t i = 0; i < n; i += 8) {
     const __m256 x = _mm256_loadu_ps(reinterpret_cast<const float*>(in + i));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+    const __m128i h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
   }
 }
 
-__attribute__((target("avx512f,avx512bf16"))) void bf16_block(const uint32_t* in, uint16_t* out, int64_t n) {
+__attribute__((target("avx512f,avx512bf16"))) void bf16_block(const uint32_t* in, uint16_t* out,
+                                                               int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __m512 x = _mm512_loadu_ps(reinterpret_cast<const float*>(in + i));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), (__m256i)_mm512_cvtneps_pbh(x));

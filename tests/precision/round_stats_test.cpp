@@ -44,7 +44,8 @@ TEST(precision_round_stats, fp16_counts_every_path) {
     for (bool ftz : {false, true}) {
       std::vector<float> v = kFp16Case;
       RoundStats s;
-      kernels::round_inplace(isa, Format::fp16, v.data(), int64_t(v.size()), {.flush_subnormals = ftz}, &s);
+      kernels::round_copy(isa, Format::fp16, v.data(), v.data(), int64_t(v.size()),
+                          {.flush_subnormals = ftz}, &s);
       const RoundStats want = ftz ? RoundStats{13, 4, 2, 0, 1, 2} : RoundStats{13, 2, 2, 2, 1, 2};
       EXPECT_EQ(s, want) << kernels::name(isa) << (ftz ? " ftz" : "");
       EXPECT_EQ(v[5], ftz ? 0.0f : 0x1p-24f);
@@ -64,11 +65,11 @@ TEST(precision_round_stats, bf16_counts_every_path) {
   for (auto isa : isas()) {
     std::vector<float> v = input;
     RoundStats s;
-    kernels::round_inplace(isa, Format::bf16, v.data(), int64_t(v.size()), {}, &s);
+    kernels::round_copy(isa, Format::bf16, v.data(), v.data(), int64_t(v.size()), {}, &s);
     EXPECT_EQ(s, (RoundStats{7, 1, 1, 1, 1, 0})) << kernels::name(isa);
     EXPECT_EQ(std::bit_cast<uint32_t>(v[3]), 0xFFC00000u);
     // Counters accumulate across calls.
-    kernels::round_inplace(isa, Format::bf16, v.data(), 2, {}, &s);
+    kernels::round_copy(isa, Format::bf16, v.data(), v.data(), 2, {}, &s);
     EXPECT_EQ(s.elements, 9);
     EXPECT_EQ(s.subnormal, 2);
     EXPECT_EQ(s.underflow, 1);  // already zero: not underflowed again
@@ -83,6 +84,21 @@ TEST(precision_round_stats, fp32_counts_without_rounding) {
   EXPECT_EQ(v[0], 1e-40f);
 }
 
+TEST(precision_round_stats, round_copy_leaves_the_source) {
+  const std::vector<float> src = {0.1f, 70000.0f, 1e-8f};
+  for (Format f : {Format::fp32, Format::bf16, Format::fp16}) {
+    std::vector<float> dst(3, -1.0f);
+    RoundStats s;
+    round_copy(f, src.data(), dst.data(), 3, {}, &s);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(dst[i], round_to(f, src[i])) << name(f);
+    EXPECT_EQ(src[0], 0.1f);
+    EXPECT_EQ(s.elements, 3);
+    dst.assign(3, -1.0f);
+    round_copy(f, src.data(), dst.data(), 3);  // the plain fp32 path is a copy
+    EXPECT_EQ(dst[1], round_to(f, 70000.0f)) << name(f);
+  }
+}
+
 TEST(precision_round_fn, empty_for_plain_fp32) {
   RoundContext ctx;
   EXPECT_FALSE(bool(make_round_fn(ctx)));
@@ -95,10 +111,15 @@ TEST(precision_round_fn, large_buffers_match_serial_rounding) {
   const int64_t n = (int64_t(1) << 20) + 7;
   std::vector<float> a(n);
   for (int64_t i = 0; i < n; ++i) a[i] = std::ldexp(float(i % 1000) - 500.0f, int(i % 60) - 40);
+  const std::vector<float> original = a;
   std::vector<float> b = a;
 
   RoundStats serial;
   round_inplace(Format::fp16, a.data(), n, {}, &serial);
+  for (int64_t i = 0; i < n; ++i) {
+    const float want = round_to(Format::fp16, original[i]);
+    ASSERT_EQ(std::bit_cast<uint32_t>(a[i]), std::bit_cast<uint32_t>(want)) << i;
+  }
 
   RoundStats shared;
   const RoundContext ctx{Format::fp16, {}, &shared};

@@ -1,0 +1,44 @@
+// Shared helpers for the end-to-end tests: temp run directories and the tiny config.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "train/config.h"
+#include "train/trainer.h"
+
+namespace nurture::test {
+
+namespace fs = std::filesystem;
+
+inline fs::path temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("nurture-e2e-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+// configs/tiny.yaml on the shipped Tiny Shakespeare, writing under `out`; the tokenizer cache
+// goes to a per-test directory beside it so parallel tests never share it.
+inline train::Config tiny_config(const fs::path& out, std::vector<std::string> extra = {}) {
+  std::vector<std::string> ov = {"output.dir=" + out.string(), "data.cache_dir=" + (out.parent_path() / "cache").string(),
+                                 "train.steps=20", "train.eval_every=0",
+                                 "data.corpus=" + std::string(NURTURE_SOURCE_DIR) + "/datasets/tinyshakespeare"};
+  ov.insert(ov.end(), extra.begin(), extra.end());
+  return train::load_config(std::string(NURTURE_SOURCE_DIR) + "/configs/tiny.yaml", ov);
+}
+
+inline std::vector<float> master_weights(train::Trainer& t) {
+  auto& P = t.model().params();
+  return {P.master(), P.master() + P.numel()};
+}
+
+inline bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace nurture::test
