@@ -70,6 +70,8 @@ def nurture_summary(runs):
         "step_ms_all": [m for r in runs for m in r["step_ms_all"]],
         "gflops": rnd(med([r["gflops"] for r in runs]), 2),
         "mfu_vs_peak": rnd(med([r["mfu_vs_peak"] for r in runs]), 4),
+        "sgemm_ceiling_gflops": rnd(med([r.get("sgemm_ceiling_gflops") for r in runs]), 1),
+        "mfu_vs_sgemm_ceiling": rnd(med([r.get("mfu_vs_sgemm_ceiling") for r in runs]), 4),
         "phase_ms_median": phases,
         "peak_rss_mb": max(r.get("process_peak_rss_mb", r["peak_rss_mb"]) for r in runs),
         "rss_growth_mb": max(r["rss_growth_mb"] for r in runs),
@@ -107,7 +109,8 @@ def best_of_policies(prefix, summarize, raw):
     for p in ("default", "passive"):
         s = pol[p]
         out[f"omp_wait_policy_{p}"] = None if not s or s.get("status", "ok") != "ok" else {
-            k: s[k] for k in ("tokens_per_s_median", "tokens_per_s_runs", "step_ms_median", "gflops", "peak_rss_mb")
+            k: s[k] for k in ("tokens_per_s_median", "tokens_per_s_runs", "step_ms_median", "gflops", "peak_rss_mb",
+                              "sgemm_ceiling_gflops")
             if k in s}
     return out, pol
 
@@ -143,6 +146,9 @@ def cmd_peer(a):
             t["blas"] = blas
             t["reference_blas_warning"] = bool(blas) and not any(
                 k in a.torch_blas for k in ("openblas", "blis", "mkl", "atlas"))
+            ceil = nurture.get("sgemm_ceiling_gflops")
+            if ceil and t.get("gflops"):
+                t["mfu_vs_sgemm_ceiling"] = rnd(t["gflops"] / ceil, 4)  # against oneDNN sgemm measured by bench_train
             res["torch"] = t
             n = nurture.get("tokens_per_s_median")
             res["ratio_nurture_over_torch"] = rnd(n / t["tokens_per_s_median"], 3) if n else None
@@ -201,7 +207,7 @@ def pol(summary):
 
 
 def cmd_table(a):
-    hdr = ("benchmark", "shape", "nurture tok/s", "torch tok/s", "ratio", "OMP wait n/t", "GFLOP/s", "MFU",
+    hdr = ("benchmark", "shape", "nurture tok/s", "torch tok/s", "ratio", "OMP wait n/t", "GFLOP/s", "MFU peak/sgemm",
            "fwd/bwd/opt ms", "peak RSS MB n/t", "RSS growth MB")
     rows = []
     for path in a.files:
@@ -225,7 +231,8 @@ def cmd_table(a):
         rows.append((name, shape, fmt(n.get("tokens_per_s_median"), ".0f"), torch_tps,
                      fmt(d.get("ratio_nurture_over_torch"), ".2f") if t else "",
                      "/".join(pol(x) for x in (n, t) if x.get("quoted_policy")),
-                     fmt(n.get("gflops"), ".1f"), fmt(n.get("mfu_vs_peak"), ".1%"), phases,
+                     fmt(n.get("gflops"), ".1f"),
+                     fmt(n.get("mfu_vs_peak"), ".0%") + "/" + fmt(n.get("mfu_vs_sgemm_ceiling"), ".0%"), phases,
                      "/".join(fmt(x.get("peak_rss_mb"), ".0f") for x in (n, t) if x.get("status") == "ok"),
                      fmt(n.get("rss_growth_mb"), ".1f")))
     widths = [max(len(str(r[i])) for r in rows + [hdr]) for i in range(len(hdr))]

@@ -1,7 +1,7 @@
 // Number formats emulated on fp32 storage: bf16 and fp16, bit-exact (REFERENCES.md A3).
 //
 // Policy, shared by every entry point here:
-// - Round to nearest, ties to even, always (independent of the FPU rounding mode).
+// - Round to nearest, ties to even.
 // - Subnormals are kept (gradual underflow): fp16 down to 2^-24; bf16 keeps fp32's subnormal
 //   range like PyTorch and ggml, not Eigen's flush. RoundOptions::flush_subnormals opts in to
 //   flushing results that would be subnormal in the target format to a zero of the same sign.
@@ -11,8 +11,9 @@
 //   fp32 0x7FC00000 after widening. Payloads are dropped: PyTorch does the same for bf16, and
 //   hardware payload truncation would otherwise make results depend on the code path.
 // - Signed zeros are kept.
-// The code assumes the default floating-point environment (round-to-nearest, no FTZ/DAZ) and is
-// built without -ffast-math and without FP contraction.
+// The code assumes the default floating-point environment (round-to-nearest, no FTZ/DAZ): the
+// scalar fp16 conversion lets FP additions do the rounding (FP16-library algorithm, as c10::Half)
+// and the vector paths assume no DAZ. It is built without -ffast-math and FP contraction.
 #pragma once
 
 #include <cstdint>

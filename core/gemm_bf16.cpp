@@ -1,0 +1,302 @@
+#include "core/gemm_bf16.h"
+
+#include <immintrin.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <vector>
+
+namespace nurture::core {
+namespace {
+
+#ifdef NDEBUG
+constexpr bool kCheckExact = false;
+#else
+constexpr bool kCheckExact = true;  // debug builds: assert no operand bits are dropped
+#endif
+
+// Conversion is memory-bound; below this many elements one thread does it (no fork cost).
+constexpr int64_t kParallelConvert = int64_t{1} << 15;
+
+// ---------------------------------------------------------------------------------------------
+// fp32 → bf16 by truncation: the high 16 bits. Exact for bf16-representable values.
+// Each packer returns the OR of the dropped low halves (only computed when Check).
+
+template <bool Check>
+uint32_t pack_rows_scalar(const float* src, int64_t rows, int64_t cols, int64_t ld,
+                          uint16_t* dst) {
+  uint32_t dropped = 0;
+#pragma omp parallel for schedule(static) reduction(| : dropped) if (rows * cols >= kParallelConvert)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* s = src + r * ld;
+    uint16_t* d = dst + r * cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      uint32_t u;
+      std::memcpy(&u, s + c, 4);
+      if (Check) dropped |= u & 0xffffu;
+      d[c] = static_cast<uint16_t>(u >> 16);
+    }
+  }
+  return dropped;
+}
+
+template <bool Check>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) uint32_t pack_rows_avx512(
+    const float* src, int64_t rows, int64_t cols, int64_t ld, uint16_t* dst) {
+  uint32_t dropped = 0;
+#pragma omp parallel for schedule(static) reduction(| : dropped) if (rows * cols >= kParallelConvert)
+  for (int64_t r = 0; r < rows; ++r) {
+    // Word j of the result is word 2j+1 (the high half of float j) of the pair (a, b).
+    alignas(64) static constexpr uint16_t kOdd[32] = {1,  3,  5,  7,  9,  11, 13, 15, 17, 19, 21,
+                                                      23, 25, 27, 29, 31, 33, 35, 37, 39, 41, 43,
+                                                      45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
+    const __m512i idx = _mm512_load_si512(kOdd);
+    const __m512i low = _mm512_set1_epi32(0xffff);
+    __m512i bits = _mm512_setzero_si512();
+    const float* s = src + r * ld;
+    uint16_t* d = dst + r * cols;
+    int64_t c = 0;
+    for (; c + 32 <= cols; c += 32) {
+      const __m512i a = _mm512_loadu_si512(s + c), b = _mm512_loadu_si512(s + c + 16);
+      if (Check) bits = _mm512_or_si512(bits, _mm512_and_si512(_mm512_or_si512(a, b), low));
+      _mm512_storeu_si512(d + c, _mm512_permutex2var_epi16(a, idx, b));
+    }
+    for (; c < cols; c += 16) {
+      const int n = static_cast<int>(std::min<int64_t>(16, cols - c));
+      const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
+      const __m512i a = _mm512_maskz_loadu_epi32(m, s + c);
+      if (Check) bits = _mm512_or_si512(bits, _mm512_and_si512(a, low));
+      _mm256_mask_storeu_epi16(d + c, m, _mm512_cvtepi32_epi16(_mm512_srli_epi32(a, 16)));
+    }
+    if (Check) dropped |= static_cast<uint32_t>(_mm512_reduce_or_epi32(bits));
+  }
+  return dropped;
+}
+
+// dst (cols × rows, packed) = hi16(src (rows × cols, row stride ld))ᵀ, in cache-sized tiles.
+template <bool Check>
+uint32_t pack_transposed(const float* src, int64_t rows, int64_t cols, int64_t ld,
+                         uint16_t* dst) {
+  constexpr int64_t T = 64;
+  const int64_t tiles_c = (cols + T - 1) / T;
+  uint32_t dropped = 0;
+#pragma omp parallel for schedule(static) reduction(| : dropped) if (rows * cols >= kParallelConvert)
+  for (int64_t tc = 0; tc < tiles_c; ++tc) {
+    const int64_t c0 = tc * T, c1 = std::min(cols, c0 + T);
+    for (int64_t r0 = 0; r0 < rows; r0 += T) {
+      const int64_t r1 = std::min(rows, r0 + T);
+      for (int64_t c = c0; c < c1; ++c) {
+        uint16_t* d = dst + c * rows;
+        for (int64_t r = r0; r < r1; ++r) {
+          uint32_t u;
+          std::memcpy(&u, src + r * ld + c, 4);
+          if (Check) dropped |= u & 0xffffu;
+          d[r] = static_cast<uint16_t>(u >> 16);
+        }
+      }
+    }
+  }
+  return dropped;
+}
+
+bool have_avx512bw() {
+  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512vl");
+  return ok;
+}
+
+}  // namespace
+
+void to_bf16_truncate(const float* src, int64_t rows, int64_t cols, int64_t ld, bool transpose,
+                      uint16_t* dst) {
+  uint32_t dropped;
+  if (transpose)
+    dropped = pack_transposed<kCheckExact>(src, rows, cols, ld, dst);
+  else if (have_avx512bw())
+    dropped = pack_rows_avx512<kCheckExact>(src, rows, cols, ld, dst);
+  else
+    dropped = pack_rows_scalar<kCheckExact>(src, rows, cols, ld, dst);
+  assert(dropped == 0 && "gemm_bf16: operand value not bf16-representable (would be truncated)");
+  (void)dropped;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Scratch that only grows, 64-byte aligned.
+class Scratch {
+ public:
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  ~Scratch() { std::free(p_); }
+  void* get(size_t bytes) {
+    if (bytes > cap_) {
+      std::free(p_);
+      p_ = nullptr;
+      cap_ = 0;
+      const size_t cap = (bytes + 63) / 64 * 64;
+      p_ = std::aligned_alloc(64, cap);
+      if (!p_) throw std::bad_alloc();
+      cap_ = cap;
+    }
+    return p_;
+  }
+
+ private:
+  void* p_ = nullptr;
+  size_t cap_ = 0;
+};
+
+dnnl::engine& engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+// How a call's bf16 operands are laid out in scratch. oneDNN's matmul takes strided plain
+// layouts, so a transposed operand can be described by swapped strides ("ba") instead of being
+// transposed during conversion; see choose_layout.
+struct Key {
+  int64_t M, N, K, ldc;
+  uint32_t alpha_bits, beta_bits;
+  int threads;
+  bool a_ba, b_ba;  // src M×K stored K×M / weights K×N stored N×K
+  bool operator==(const Key&) const = default;
+};
+
+struct Entry {
+  Key key;
+  dnnl::matmul prim;
+  dnnl::memory src, wei, dst, scratchpad;
+  size_t scratchpad_bytes = 0;
+  std::string impl;
+};
+
+constexpr size_t kCacheCap = 64;  // distinct GEMM shapes of one model are a few dozen at most
+
+struct ThreadState {
+  std::vector<std::unique_ptr<Entry>> cache;
+  Entry* last = nullptr;
+  int64_t created = 0;
+  Scratch a, b, pad;
+  dnnl::stream stream{engine()};
+};
+
+ThreadState& state() {
+  thread_local ThreadState st;
+  return st;
+}
+
+uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+Entry& lookup(ThreadState& st, const Key& k, float alpha, float beta) {
+  for (auto& e : st.cache)
+    if (e->key == k) return *e;
+  using dt = dnnl::memory::data_type;
+  using dims = dnnl::memory::dims;
+  const dnnl::memory::desc a_md({k.M, k.K}, dt::bf16, k.a_ba ? dims{1, k.M} : dims{k.K, 1});
+  const dnnl::memory::desc b_md({k.K, k.N}, dt::bf16, k.b_ba ? dims{1, k.K} : dims{k.N, 1});
+  const dnnl::memory::desc c_md({k.M, k.N}, dt::f32, dims{k.ldc, 1});
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+  if (beta != 0.0f) {
+    dnnl::post_ops po;
+    po.append_sum(beta);  // dst = alpha·acc + beta·dst
+    attr.set_post_ops(po);
+  }
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, engine());
+  auto e = std::make_unique<Entry>();
+  e->key = k;
+  e->prim = dnnl::matmul(pd);
+  e->src = dnnl::memory(a_md, engine(), DNNL_MEMORY_NONE);
+  e->wei = dnnl::memory(b_md, engine(), DNNL_MEMORY_NONE);
+  e->dst = dnnl::memory(c_md, engine(), DNNL_MEMORY_NONE);
+  e->scratchpad = dnnl::memory(pd.scratchpad_desc(), engine(), DNNL_MEMORY_NONE);
+  e->scratchpad_bytes = pd.scratchpad_desc().get_size();
+  e->impl = pd.impl_info_str();
+  ++st.created;
+  if (st.cache.size() >= kCacheCap) st.cache.erase(st.cache.begin());  // oldest first
+  st.cache.push_back(std::move(e));
+  return *st.cache.back();
+}
+
+// Which operands to transpose while converting (true) rather than describe with "ba" strides.
+// Measured on Zen 4 / oneDNN 2.6.3 (bench/bench_gemm.cpp): every stride combination runs on
+// brg:avx512_core_bf16, but a "ba" src makes brgemm copy A once more internally.
+bool transpose_copy_a(bool trans_a) { return trans_a && std::getenv("NG_TCA"); }
+bool transpose_copy_b(bool trans_b) { return trans_b && std::getenv("NG_TCB"); }
+
+}  // namespace
+
+bool bf16_gemm_available() {
+  static const bool ok = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto need = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+    return (isa & need) == need;  // ISA values are nested bit masks
+  }();
+  return ok;
+}
+
+int64_t gemm_bf16_primitives_created() { return state().created; }
+
+std::string gemm_bf16_last_impl() {
+  const ThreadState& st = state();
+  return st.last ? st.last->impl : std::string();
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+               int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {  // empty sum: C = beta·C (beta == 0 overwrites, as in BLAS)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    return;
+  }
+  ThreadState& st = state();
+  const bool tca = transpose_copy_a(trans_a), tcb = transpose_copy_b(trans_b);
+  // A as stored is (trans_a ? K×M : M×K); after conversion src is "ab" (M×K) unless it stays
+  // stored K×M ("ba"). Likewise B (trans_b ? N×K : K×N) → weights "ab" (K×N) or "ba".
+  const bool a_ba = trans_a && !tca, b_ba = trans_b && !tcb;
+  const Key key{M, N, K, ldc, bits_of(alpha), bits_of(beta), omp_get_max_threads(), a_ba, b_ba};
+  Entry& e = lookup(st, key, alpha, beta);
+  st.last = &e;
+
+  auto* a16 = static_cast<uint16_t*>(st.a.get(static_cast<size_t>(M * K) * 2));
+  auto* b16 = static_cast<uint16_t*>(st.b.get(static_cast<size_t>(K * N) * 2));
+  if (trans_a)
+    to_bf16_truncate(A, K, M, lda, tca, a16);
+  else
+    to_bf16_truncate(A, M, K, lda, false, a16);
+  if (trans_b)
+    to_bf16_truncate(B, N, K, ldb, tcb, b16);
+  else
+    to_bf16_truncate(B, K, N, ldb, false, b16);
+
+  e.src.set_data_handle(a16);
+  e.wei.set_data_handle(b16);
+  e.dst.set_data_handle(C);
+  e.scratchpad.set_data_handle(st.pad.get(std::max<size_t>(e.scratchpad_bytes, 64)));
+  // The C API takes a plain argument array (the C++ one wants an unordered_map per call).
+  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e.src.get()},
+                             {DNNL_ARG_WEIGHTS, e.wei.get()},
+                             {DNNL_ARG_DST, e.dst.get()},
+                             {DNNL_ARG_SCRATCHPAD, e.scratchpad.get()}};
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(e.prim.get(), st.stream.get(), 4, args),
+                          "gemm_bf16: matmul execution failed");
+  dnnl::error::wrap_c_api(dnnl_stream_wait(st.stream.get()), "gemm_bf16: stream wait failed");
+}
+
+}  // namespace nurture::core

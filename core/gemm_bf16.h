@@ -1,0 +1,53 @@
+// Native bf16 GEMM for the bf16 mixed-precision policy (DESIGN.md "Core ideas" 3).
+//
+// Under the bf16 policy every GEMM operand already holds a bf16-representable value in an fp32
+// slot (activations and activation gradients are stored rounded, weights are a rounded working
+// copy). core::sgemm computes on those values correctly but at fp32 speed; this path converts
+// the operands to real bf16 (exact: the low 16 bits are zero) and runs oneDNN's bf16 matmul
+// (AVX512_BF16 brgemm kernels, ~2x the fp32 FLOP rate on Zen 4), accumulating and writing fp32.
+//
+// Semantics: a bf16×bf16 product is exact in fp32 and accumulation is fp32, so the result is
+// the fp32 GEMM of the same values up to summation order — what sgemm gives, with an error of
+// the same fp32-accumulation size (tests/core/gemm_bf16_test.cpp checks this bound).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace nurture::core {
+
+// True when oneDNN's effective ISA has AVX512_BF16 (avx512_core_bf16 or better), i.e. when
+// gemm_bf16 runs on native bf16 kernels. Callers use sgemm otherwise: gemm_bf16 still gives
+// correct results without it, but oneDNN may then pick an emulated or reference kernel.
+bool bf16_gemm_available();
+
+// Same row-major contract as core::sgemm: C = alpha·op(A)·op(B) + beta·C, with op(A) M×K and
+// op(B) K×N; A is M×K (K×M if trans_a) with row stride lda, B likewise with ldb; C is M×N fp32
+// with row stride ldc. With beta == 0, C is write-only (NaN garbage in it is not propagated).
+//
+// A and B must hold bf16-representable fp32 values. Any other value is TRUNCATED to bf16
+// (its low 16 bits are dropped: rounding toward zero, and a NaN whose payload lives only in
+// the low bits becomes ±inf). Debug builds (no NDEBUG) assert that no bits are dropped.
+//
+// Operands are converted into thread-local scratch that only grows, and oneDNN primitives are
+// cached per (shape, transposes, alpha, beta, ldc, thread count) in a small thread-local cache,
+// so after warm-up a call allocates nothing of its own. Like sgemm, it parallelises with
+// OpenMP internally: call it from outside parallel regions.
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+               int64_t ldc);
+
+// The conversion gemm_bf16 applies to its operands, exposed for benchmarks and for callers that
+// keep bf16 copies: src is rows × cols with row stride ld; dst (packed) is rows × cols, or
+// cols × rows when `transpose`. Truncating (see above; asserted exact in debug builds),
+// AVX-512 where present, OpenMP-parallel for large inputs.
+void to_bf16_truncate(const float* src, int64_t rows, int64_t cols, int64_t ld, bool transpose,
+                      uint16_t* dst);
+
+// Diagnostics for tests and benchmarks (this thread): primitives created so far (cache misses),
+// and oneDNN's implementation name of the last call's primitive ("brg:avx512_core_bf16" is the
+// fast one; "ref:any" would be the slow reference fallback).
+int64_t gemm_bf16_primitives_created();
+std::string gemm_bf16_last_impl();
+
+}  // namespace nurture::core

@@ -1,0 +1,113 @@
+// The loss scaler against PyTorch GradScaler's rules, and the policy's weight/gradient rounding.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "precision/format.h"
+#include "precision/loss_scaler.h"
+#include "precision/policy.h"
+
+using namespace nurture::precision;
+
+TEST(LossScaler, DynamicGrowsAfterIntervalAndBacksOffOnInf) {
+  LossScalerConfig c;
+  c.mode = LossScalerConfig::Mode::dynamic;
+  c.init_scale = 65536;
+  c.growth_interval = 3;
+  LossScaler s(c);
+  EXPECT_EQ(s.scale(), 65536.0f);
+  s.update(false, 1);
+  s.update(false, 2);
+  EXPECT_EQ(s.scale(), 65536.0f);
+  s.update(false, 3);  // third consecutive finite step: ×2, tracker reset
+  EXPECT_EQ(s.scale(), 131072.0f);
+  EXPECT_EQ(s.growth_tracker(), 0);
+  s.update(false, 4);
+  s.update(true, 5);  // inf: ×0.5 and the tracker restarts
+  EXPECT_EQ(s.scale(), 65536.0f);
+  EXPECT_EQ(s.growth_tracker(), 0);
+  EXPECT_EQ(s.skipped_steps(), 1);
+  s.update(false, 6);
+  s.update(false, 7);
+  EXPECT_EQ(s.scale(), 65536.0f) << "growth needs interval steps counted from the last inf";
+}
+
+TEST(LossScaler, UnscaleUsesDoubleReciprocalAndDetectsNonFinite) {
+  LossScalerConfig c;
+  c.mode = LossScalerConfig::Mode::dynamic;
+  c.init_scale = 3.0;  // 1/3 is inexact: torch computes it in double, then rounds to float
+  LossScaler s(c);
+  std::vector<float> g = {3.0f, 6.0f, -1.5f};
+  EXPECT_FALSE(s.unscale_and_check(g.data(), 3));
+  const float inv = static_cast<float>(1.0 / 3.0);
+  EXPECT_EQ(g[0], 3.0f * inv);
+  EXPECT_EQ(g[2], -1.5f * inv);
+  std::vector<float> bad = {1.0f, std::numeric_limits<float>::quiet_NaN()};
+  EXPECT_TRUE(s.unscale_and_check(bad.data(), 2));
+  std::vector<float> inf = {std::numeric_limits<float>::infinity()};
+  EXPECT_TRUE(s.unscale_and_check(inf.data(), 1));
+}
+
+TEST(LossScaler, NoneNeverScalesOrSkipsAndConstantNeverChanges) {
+  LossScaler none({});
+  EXPECT_EQ(none.scale(), 1.0f);
+  std::vector<float> g = {std::numeric_limits<float>::infinity()};
+  EXPECT_FALSE(none.unscale_and_check(g.data(), 1)) << "bf16/fp32: no inf check (Megatron, nanoGPT)";
+  LossScalerConfig c;
+  c.mode = LossScalerConfig::Mode::constant;
+  c.init_scale = 128;
+  LossScaler k(c);
+  k.update(true, 1);
+  EXPECT_EQ(k.scale(), 128.0f);
+  EXPECT_EQ(k.skipped_steps(), 1);
+}
+
+TEST(LossScaler, FallingBelowTheFloorIsAnError) {
+  LossScalerConfig c;
+  c.mode = LossScalerConfig::Mode::dynamic;
+  c.init_scale = 1;
+  c.min_scale = 0.3;
+  LossScaler s(c);
+  s.update(true, 1);  // 0.5
+  EXPECT_THROW(s.update(true, 2), std::runtime_error);  // 0.25 < 0.3
+}
+
+TEST(MixedPrecision, WorkingCopyIsRoundedMasterStaysFp32) {
+  MixedPrecision mp({Format::bf16});
+  std::vector<float> master = {1.00390625f, 0.1f, 1e-40f}, working(3);
+  mp.refresh_weights(master.data(), working.data(), 3);
+  EXPECT_EQ(master[1], 0.1f);
+  EXPECT_EQ(working[0], 1.0f);  // 0x3F808000: tie to even
+  EXPECT_EQ(working[1], round_to(Format::bf16, 0.1f));
+  EXPECT_EQ(working[2], round_to(Format::bf16, 1e-40f));
+}
+
+TEST(MixedPrecision, HalfMasterRoundsTheMasterItself) {
+  PolicyConfig c{Format::fp16};
+  c.master_half = true;
+  MixedPrecision mp(c);
+  std::vector<float> master = {1.0f + 1e-4f}, working(1);
+  mp.refresh_weights(master.data(), working.data(), 1);
+  EXPECT_EQ(master[0], 1.0f) << "fp16 spacing at 1 is 2^-10: a 1e-4 update vanishes";
+  EXPECT_EQ(working[0], 1.0f);
+}
+
+TEST(MixedPrecision, WeightGradientUnderflowIsCounted) {
+  MixedPrecision mp({Format::fp16});
+  std::vector<float> g = {1e-9f, 2e-8f, 1e-3f, 0.0f};  // below half of 2^-24 → 0
+  mp.round_weight_grads(g.data(), 4);
+  EXPECT_EQ(g[0], 0.0f);
+  EXPECT_EQ(g[1], 0.0f);
+  EXPECT_EQ(mp.telemetry().weight_grads.underflow, 2);
+  EXPECT_EQ(mp.telemetry().weight_grads.elements, 4);
+}
+
+TEST(MixedPrecision, Fp32PolicyInstallsNoRounding) {
+  MixedPrecision mp({});
+  nurture::core::OpPrecision p = mp.op_precision();
+  EXPECT_FALSE(p.act);
+  EXPECT_FALSE(p.grad);
+  EXPECT_FALSE(p.gemm_operand);
+}
