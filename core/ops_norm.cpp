@@ -41,6 +41,27 @@ void layer_norm_half_forward(Ctx& ctx, const float* x, const float* g, const flo
     for (int64_t j = 0; j < C; ++j) yi[j] = yi[j] * g[j] + (bt ? bt[j] : 0.0f);
   }
 }
+
+// fp32 LayerNorm (llm.c layernorm_forward): biased variance, eps inside the sqrt; saves
+// mean and rstd per row for the backward.
+void layer_norm_forward(const float* x, const float* g, const float* bt, float* y, float* mean, float* rstd,
+                        int64_t N, int64_t C, float eps) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < N; ++i) {
+    const float* xi = x + i * C;
+    float m = 0;
+    for (int64_t j = 0; j < C; ++j) m += xi[j];
+    m /= C;
+    float v = 0;
+    for (int64_t j = 0; j < C; ++j) v += (xi[j] - m) * (xi[j] - m);
+    v /= C;
+    const float r = 1.0f / std::sqrt(v + eps);
+    mean[i] = m;
+    rstd[i] = r;
+    float* yi = y + i * C;
+    for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j] + (bt ? bt[j] : 0.0f);
+  }
+}
 }  // namespace
 
 Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* beta, float eps) {
@@ -51,25 +72,10 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
   float* rstd = ctx.scratch(N);
   const float* g = gamma.data;
   const float* bt = beta ? beta->data : nullptr;
-  if (!ctx.prec.layernorm_fp32 && ctx.prec.act) {
+  if (!ctx.prec.layernorm_fp32 && ctx.prec.act)
     layer_norm_half_forward(ctx, x.data, g, bt, y.data, mean, rstd, N, C, eps);
-  } else {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < N; ++i) {
-    const float* xi = x.data + i * C;
-    float m = 0;
-    for (int64_t j = 0; j < C; ++j) m += xi[j];
-    m /= C;
-    float v = 0;
-    for (int64_t j = 0; j < C; ++j) v += (xi[j] - m) * (xi[j] - m);
-    v /= C;
-    const float r = 1.0f / std::sqrt(v + eps);
-    mean[i] = m;
-    rstd[i] = r;
-    float* yi = y.data + i * C;
-    for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j] + (bt ? bt[j] : 0.0f);
-  }
-  }
+  else
+    layer_norm_forward(x.data, g, bt, y.data, mean, rstd, N, C, eps);
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
   // Per-row products for dgamma/dbeta are reduced in fixed chunks (colsum_accumulate).

@@ -7,6 +7,7 @@
 
 #include "precision/format.h"
 #include "precision/loss_scaler.h"
+#include "core/ops.h"
 #include "precision/policy.h"
 
 using namespace nurture::precision;
@@ -110,4 +111,55 @@ TEST(MixedPrecision, Fp32PolicyInstallsNoRounding) {
   EXPECT_FALSE(p.act);
   EXPECT_FALSE(p.grad);
   EXPECT_FALSE(p.gemm_operand);
+}
+
+namespace {
+struct HalfCtx {
+  nurture::core::Arena a, g;
+  nurture::core::Ctx ctx{a, g, nullptr};
+};
+}  // namespace
+
+// The paper's fp16 runs did not converge without fp32 LayerNorm: in fp16 the squared
+// deviations overflow once |x − mean| > 256 (256² = 65536 > 65504), the variance becomes inf,
+// rstd 0, and the normalised output collapses to 0.
+TEST(MixedPrecision, Fp16LayerNormOverflowsWhereFp32LayerNormDoesNot) {
+  using nurture::core::Buffer;
+  Buffer x({1, 4}), gamma({4});
+  const float row[4] = {300.0f, -300.0f, 100.0f, -100.0f};
+  std::copy(row, row + 4, x.data());
+  std::fill(gamma.data(), gamma.data() + 4, 1.0f);
+  for (bool ln_fp32 : {true, false}) {
+    PolicyConfig c{Format::fp16};
+    c.layernorm_fp32 = ln_fp32;
+    MixedPrecision mp(c);
+    HalfCtx h;
+    h.ctx.prec = mp.op_precision();
+    nurture::core::Tensor y = nurture::core::layer_norm(h.ctx, x.t(), gamma.t(), nullptr);
+    if (ln_fp32) {
+      EXPECT_NEAR(y.data[0], 300.0 / std::sqrt(50000.0), 1e-3);  // std of the row is √50000
+    } else {
+      EXPECT_EQ(y.data[0], 0.0f) << "inf variance → rstd 0";
+      EXPECT_GT(mp.telemetry().activations.overflow, 0) << "the overflow is counted";
+    }
+  }
+}
+
+TEST(MixedPrecision, LinearOutputIsTheRoundedFp32Product) {
+  using nurture::core::Buffer;
+  Buffer x({3, 5}), w({4, 5});
+  for (int i = 0; i < 15; ++i) x.data()[i] = round_to(Format::bf16, 0.37f * float(i) - 2.0f);
+  for (int i = 0; i < 20; ++i) w.data()[i] = round_to(Format::bf16, 0.11f * float(i % 7) - 0.3f);
+  MixedPrecision mp({Format::bf16});
+  HalfCtx h;
+  h.ctx.prec = mp.op_precision();
+  nurture::core::Tensor y = nurture::core::linear(h.ctx, x.t(), w.t(), nullptr);
+  for (int i = 0; i < 3; ++i)
+    for (int o = 0; o < 4; ++o) {
+      // bf16×bf16 products are exact in fp32; for these values the fp32 summation order of
+      // the GEMM does not change the bf16-rounded result.
+      float acc = 0;
+      for (int k = 0; k < 5; ++k) acc += x.data()[i * 5 + k] * w.data()[o * 5 + k];
+      EXPECT_EQ(y.data[i * 4 + o], round_to(Format::bf16, acc));
+    }
 }
