@@ -68,12 +68,15 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) uint32_t pack_rows_avx512(
       if (Check) bits = _mm512_or_si512(bits, _mm512_and_si512(_mm512_or_si512(a, b), low));
       _mm512_storeu_si512(d + c, _mm512_permutex2var_epi16(a, idx, b));
     }
-    for (; c < cols; c += 16) {
-      const int n = static_cast<int>(std::min<int64_t>(16, cols - c));
-      const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
-      const __m512i a = _mm512_maskz_loadu_epi32(m, s + c);
-      if (Check) bits = _mm512_or_si512(bits, _mm512_and_si512(a, low));
-      _mm256_mask_storeu_epi16(d + c, m, _mm512_cvtepi32_epi16(_mm512_srli_epi32(a, 16)));
+    if (c < cols) {  // 1..31 left: the same permute on masked loads, masked store
+      const int n = static_cast<int>(cols - c);
+      const __mmask16 lo = static_cast<__mmask16>(n >= 16 ? 0xffffu : (1u << n) - 1u);
+      const __mmask16 hi = static_cast<__mmask16>(n > 16 ? (1u << (n - 16)) - 1u : 0u);
+      const __m512i a = _mm512_maskz_loadu_epi32(lo, s + c);
+      const __m512i b = _mm512_maskz_loadu_epi32(hi, s + c + 16);
+      if (Check) bits = _mm512_or_si512(bits, _mm512_and_si512(_mm512_or_si512(a, b), low));
+      _mm512_mask_storeu_epi16(d + c, static_cast<__mmask32>((1u << n) - 1u),
+                               _mm512_permutex2var_epi16(a, idx, b));
     }
     if (Check) dropped |= static_cast<uint32_t>(_mm512_reduce_or_epi32(bits));
   }

@@ -42,7 +42,7 @@ double parse_value(std::string_view text);
 std::array<CastResult, 3> cast_value(double input, const RoundOptions& opts = {});
 
 // Every binary float has a finite decimal expansion; this is it, in full (up to 112 digits for
-// the smallest fp32 subnormals). Non-finite values print as inf, -inf, nan, -nan.
+// fp32 subnormals). Non-finite values print as inf, -inf, nan, -nan.
 std::string exact_decimal(float v);
 // 9 significant digits: enough to tell any two floats apart, so also any bf16/fp16 values.
 std::string short_decimal(float v);

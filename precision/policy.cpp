@@ -7,8 +7,8 @@ MixedPrecision::MixedPrecision(const PolicyConfig& cfg) : cfg_(cfg) {
   act_ = {cfg.dtype, opts, &tel_.activations};
   act_quiet_ = {cfg.dtype, opts, nullptr};
   grad_ = {cfg.dtype, opts, &tel_.activation_grads};
-  // Operands rounded inside parallel regions (attention probabilities) must not share a
-  // stats counter across threads; what they round is also already counted as activations.
+  // Operands (attention scores/probabilities, half loss intermediates) are not counted: they
+  // are derived from activations that already were.
   operand_ = {cfg.dtype, opts, nullptr};
   wgrad_ = {cfg.dtype, opts, &tel_.weight_grads};
 }
@@ -29,8 +29,7 @@ void MixedPrecision::refresh_weights(float* master, float* working, int64_t n) {
   if (!half()) return;
   const RoundOptions opts{cfg_.flush_subnormals};
   if (cfg_.master_half) round_inplace(cfg_.dtype, master, n, opts);
-  for (int64_t i = 0; i < n; ++i) working[i] = master[i];
-  if (!cfg_.master_half) round_inplace(cfg_.dtype, working, n, opts);
+  round_copy(cfg_.dtype, master, working, n, opts);  // exact copy when the master is already half
 }
 
 void MixedPrecision::round_weight_grads(float* g, int64_t n) {

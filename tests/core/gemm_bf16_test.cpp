@@ -1,0 +1,240 @@
+// Native bf16 GEMM (core/gemm_bf16.h) against the double-accumulation reference and fp32 sgemm.
+//
+// Tolerance. Inputs are bf16 values, so every product a·b is exact in fp32 (8+8 significant
+// bits ≤ 24) and in double. The only errors are the fp32 additions: any summation order of K
+// terms (oneDNN's blocked/vdpbf16ps order, sgemm's order) has |ŝ − s| ≤ (K−1)·u·Σ|a_k·b_k|
+// with u = 2^-24 (Higham, "Accuracy and Stability of Numerical Algorithms" §4.2: each term
+// takes part in at most K−1 rounded additions whatever the summation tree; the 1/(1−K·u)
+// factor of γ is below the slack added next). alpha·acc, the beta·C sum post-op and the reference's own
+// double→float cast and "+ C" each add at most one more rounding of u relative to a quantity
+// bounded by S = |alpha|·Σ|a_k·b_k| + |beta·C₀|. Hence per element
+//     |gemm_bf16 − reference| ≤ (K + 4)·u·S,
+// which is what `bound` computes (S itself from an fp32 GEMM of |A|·|B|, whose own relative
+// error ≤ K·u is negligible against the slack). A wrong transpose, stride or dropped beta term
+// gives O(S) errors, many orders of magnitude above this.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "core/gemm.h"
+#include "core/gemm_bf16.h"
+#include "core/rng.h"
+
+using namespace nurture;
+
+namespace {
+
+constexpr double kU = 0x1.0p-24;
+
+float bits_to_float(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+uint32_t float_to_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+float trunc_bf16(float f) { return bits_to_float(float_to_bits(f) & 0xffff0000u); }
+
+// Normal values rounded down to bf16 (every element exactly representable).
+std::vector<float> random_bf16(int64_t n, uint64_t seed) {
+  core::SeqRng rng(seed);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = trunc_bf16(static_cast<float>(rng.normal()));
+  return v;
+}
+
+std::vector<float> abs_of(const std::vector<float>& v) {
+  std::vector<float> r(v.size());
+  for (size_t i = 0; i < v.size(); ++i) r[i] = std::fabs(v[i]);
+  return r;
+}
+
+struct Problem {
+  bool ta, tb;
+  int64_t M, N, K;
+  float alpha, beta;
+  int64_t pad = 0;  // extra elements per row of A, B and C (non-packed leading dimensions)
+};
+
+// Runs gemm_bf16 and sgemm on the same bf16 inputs and checks
+//  1. every element of gemm_bf16 against sgemm_reference (all of C for small problems, a few
+//     row/column blocks of it for large ones: the reference is a slow triple loop),
+//  2. that gemm_bf16 is nowhere further from the reference than sgemm is, by more than bound,
+//  3. every element of gemm_bf16 against sgemm: |bf16 − sgemm| ≤ 2·bound.
+void check(const Problem& p) {
+  SCOPED_TRACE(testing::Message() << (p.ta ? 'T' : 'N') << (p.tb ? 'T' : 'N') << " M=" << p.M
+                                  << " N=" << p.N << " K=" << p.K << " alpha=" << p.alpha
+                                  << " beta=" << p.beta << " pad=" << p.pad);
+  const int64_t a_rows = p.ta ? p.K : p.M, a_cols = p.ta ? p.M : p.K;
+  const int64_t b_rows = p.tb ? p.N : p.K, b_cols = p.tb ? p.K : p.N;
+  const int64_t lda = a_cols + p.pad, ldb = b_cols + p.pad, ldc = p.N + p.pad;
+  const std::vector<float> A = random_bf16(a_rows * lda, 11 + p.M);
+  const std::vector<float> B = random_bf16(b_rows * ldb, 22 + p.N);
+  const std::vector<float> C0 = random_bf16(p.M * ldc, 33 + p.K);
+
+  std::vector<float> Cb = C0, Cs = C0;
+  core::gemm_bf16(p.ta, p.tb, p.M, p.N, p.K, p.alpha, A.data(), lda, B.data(), ldb, p.beta,
+                  Cb.data(), ldc);
+  core::sgemm(p.ta, p.tb, p.M, p.N, p.K, p.alpha, A.data(), lda, B.data(), ldb, p.beta, Cs.data(),
+              ldc);
+  // S = |alpha|·|A|·|B| + |beta·C0| per element.
+  const std::vector<float> absA = abs_of(A), absB = abs_of(B);
+  std::vector<float> S(C0.size(), 0.0f);
+  core::sgemm(p.ta, p.tb, p.M, p.N, p.K, std::fabs(p.alpha), absA.data(), lda, absB.data(), ldb,
+              0.0f, S.data(), ldc);
+  auto bound = [&](int64_t idx) {
+    return (p.K + 4) * kU * (double(S[idx]) + std::fabs(double(p.beta) * C0[idx]));
+  };
+  // Padding of C (columns N..ldc) must be untouched.
+  for (int64_t i = 0; i < p.M; ++i)
+    for (int64_t j = p.N; j < ldc; ++j) ASSERT_EQ(Cb[i * ldc + j], C0[i * ldc + j]) << i << "," << j;
+
+  // 3. Whole matrix against sgemm.
+  for (int64_t i = 0; i < p.M; ++i)
+    for (int64_t j = 0; j < p.N; ++j) {
+      const int64_t idx = i * ldc + j;
+      ASSERT_LE(std::fabs(double(Cb[idx]) - Cs[idx]), 2 * bound(idx)) << i << "," << j;
+    }
+
+  // 1 + 2. Blocks of C against the double-accumulation reference.
+  struct Block {
+    int64_t i0, j0, mb, nb;
+  };
+  std::vector<Block> blocks;
+  if (p.M * p.N * p.K <= (int64_t{1} << 22)) {
+    blocks.push_back({0, 0, p.M, p.N});
+  } else {
+    const int64_t bs = 48;
+    for (auto [i0, j0] : {std::pair<int64_t, int64_t>{0, 0},
+                          {p.M / 2, p.N / 3},
+                          {std::max<int64_t>(0, p.M - bs), std::max<int64_t>(0, p.N - bs)}})
+      blocks.push_back({i0, j0, std::min(bs, p.M - i0), std::min(bs, p.N - j0)});
+  }
+  double worst_b = 0, worst_s = 0;
+  for (const Block& b : blocks) {
+    std::vector<float> R(C0);
+    // Row block i0 of op(A) starts at A + i0·lda (N) or A + i0 (T); likewise columns of op(B).
+    const float* Ab = A.data() + (p.ta ? b.i0 : b.i0 * lda);
+    const float* Bb = B.data() + (p.tb ? b.j0 * ldb : b.j0);
+    core::sgemm_reference(p.ta, p.tb, b.mb, b.nb, p.K, p.alpha, Ab, lda, Bb, ldb, p.beta,
+                          R.data() + b.i0 * ldc + b.j0, ldc);
+    for (int64_t i = b.i0; i < b.i0 + b.mb; ++i)
+      for (int64_t j = b.j0; j < b.j0 + b.nb; ++j) {
+        const int64_t idx = i * ldc + j;
+        const double eb = std::fabs(double(Cb[idx]) - R[idx]);
+        const double es = std::fabs(double(Cs[idx]) - R[idx]);
+        worst_b = std::max(worst_b, eb / bound(idx)); worst_s = std::max(worst_s, es / bound(idx));
+        ASSERT_LE(eb, bound(idx)) << i << "," << j << " bf16=" << Cb[idx] << " ref=" << R[idx];
+        ASSERT_LE(eb, es + bound(idx)) << i << "," << j;
+      }
+  }
+  printf("%c%c %lldx%lldx%lld beta%g: max err/bound bf16 %.4f sgemm %.4f\n", p.ta?'T':'N', p.tb?'T':'N', (long long)p.M,(long long)p.N,(long long)p.K,p.beta, worst_b, worst_s);
+}
+
+}  // namespace
+
+TEST(GemmBf16, OddShapesAllTransposesAndBetas) {
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (float beta : {0.0f, 1.0f}) {
+        check({ta, tb, 37, 29, 53, 1.0f, beta});
+        check({ta, tb, 1, 17, 5, 1.0f, beta});
+        check({ta, tb, 65, 1, 300, 1.0f, beta});
+      }
+}
+
+TEST(GemmBf16, StridedOperandsAlphaAndGeneralBeta) {
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      check({ta, tb, 37, 29, 53, 1.0f, 1.0f, /*pad=*/7});
+      check({ta, tb, 37, 29, 53, 0.5f, 0.0f, /*pad=*/3});
+      check({ta, tb, 40, 33, 64, -2.0f, 0.25f});
+    }
+}
+
+// The benchmark model's linear layers (d=256, 4096 tokens): forward x·Wᵀ (NT, beta 0),
+// dx += dy·W (NN, beta 1), dW += dyᵀ·x (TN, beta 1), plus every other combination.
+TEST(GemmBf16, TransformerShapes) {
+  const int64_t shapes[][3] = {{4096, 768, 256}, {4096, 256, 768}, {768, 256, 4096}};
+  for (auto& s : shapes)
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (float beta : {0.0f, 1.0f}) check({ta, tb, s[0], s[1], s[2], 1.0f, beta});
+}
+
+TEST(GemmBf16, UsesFastKernelAndCachesPrimitives) {
+  if (!core::bf16_gemm_available()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  const int64_t M = 256, N = 96, K = 128;
+  std::vector<float> A = random_bf16(M * K, 1), B = random_bf16(K * N, 2), C(M * N);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+      core::gemm_bf16(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 1.0f, C.data(), N);
+      const std::string impl = core::gemm_bf16_last_impl();
+      EXPECT_NE(impl.find("brg"), std::string::npos) << ta << tb << ": slow kernel " << impl;
+      const int64_t created = core::gemm_bf16_primitives_created();
+      for (int r = 0; r < 3; ++r)
+        core::gemm_bf16(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 1.0f, C.data(), N);
+      EXPECT_EQ(core::gemm_bf16_primitives_created(), created) << "primitive not cached";
+    }
+}
+
+TEST(GemmBf16, BetaZeroIgnoresNanInC) {
+  const int64_t M = 9, N = 7, K = 5;
+  std::vector<float> A = random_bf16(M * K, 1), B = random_bf16(K * N, 2);
+  std::vector<float> C(M * N, std::nanf("")), R(M * N, 0.0f);
+  core::gemm_bf16(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C.data(), N);
+  core::sgemm_reference(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, R.data(), N);
+  for (int64_t i = 0; i < M * N; ++i) EXPECT_NEAR(C[i], R[i], (K + 4) * kU * 64) << i;
+}
+
+TEST(GemmBf16, ConversionIsExactTruncation) {
+  // Every length mod 32 exercises the vector body and the masked tail.
+  for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 100}) {
+    std::vector<float> v = random_bf16(n, n);
+    std::vector<uint16_t> out(n), out_t(n);
+    core::to_bf16_truncate(v.data(), 1, n, n, false, out.data());
+    core::to_bf16_truncate(v.data(), 1, n, n, true, out_t.data());  // 1×n → n×1
+    for (int64_t i = 0; i < n; ++i) {
+      EXPECT_EQ(out[i], float_to_bits(v[i]) >> 16) << n << " " << i;
+      EXPECT_EQ(out_t[i], float_to_bits(v[i]) >> 16) << n << " " << i;
+    }
+  }
+}
+
+// Contract for inputs that are not bf16 values: release builds truncate them (drop the low 16
+// bits, i.e. round toward zero) — bit-identical to passing the truncated values; debug builds
+// assert instead.
+TEST(GemmBf16, NonBf16InputsAreTruncated) {
+  const int64_t M = 13, N = 11, K = 19;
+  core::SeqRng rng(5);
+  std::vector<float> A(M * K), B(K * N), At(M * K), Bt(K * N);
+  for (size_t i = 0; i < A.size(); ++i) A[i] = float(rng.normal()), At[i] = trunc_bf16(A[i]);
+  for (size_t i = 0; i < B.size(); ++i) B[i] = float(rng.normal()), Bt[i] = trunc_bf16(B[i]);
+#ifdef NDEBUG
+  std::vector<float> C(M * N), Ct(M * N);
+  core::gemm_bf16(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, C.data(), N);
+  core::gemm_bf16(false, true, M, N, K, 1.0f, At.data(), K, Bt.data(), K, 0.0f, Ct.data(), N);
+  for (int64_t i = 0; i < M * N; ++i) ASSERT_EQ(float_to_bits(C[i]), float_to_bits(Ct[i])) << i;
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  std::vector<float> C(M * N);
+  EXPECT_DEATH(core::gemm_bf16(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f,
+                               C.data(), N),
+               "not bf16-representable");
+#endif
+}
+
+TEST(GemmBf16, EmptyInnerDimension) {
+  std::vector<float> C = {1.0f, 2.0f, 3.0f, 4.0f};
+  core::gemm_bf16(false, false, 2, 2, 0, 1.0f, nullptr, 1, nullptr, 2, 1.0f, C.data(), 2);
+  EXPECT_EQ(C[3], 4.0f);
+  core::gemm_bf16(false, false, 2, 2, 0, 1.0f, nullptr, 1, nullptr, 2, 0.0f, C.data(), 2);
+  EXPECT_EQ(C[3], 0.0f);
+}
