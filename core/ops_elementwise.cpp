@@ -7,6 +7,8 @@
 namespace nurture::core {
 
 namespace {
+// Below this many elements a parallel region costs more than it saves.
+constexpr int64_t kParallelMin = 1 << 15;
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kInvSqrt2 = 0.7071067811865476f;
 constexpr float kInvSqrt2Pi = 0.3989422804014327f;
@@ -16,13 +18,13 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind) {
   const int64_t n = x.numel();
   Tensor y = ctx.make(x.shape, x.tracked());
   if (kind == GeluKind::Tanh) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t i = 0; i < n; ++i) {
       const float v = x.data[i];
       y.data[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
     }
   } else {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t i = 0; i < n; ++i) {
       const float v = x.data[i];
       y.data[i] = 0.5f * v * (1.0f + std::erf(v * kInvSqrt2));
@@ -32,7 +34,7 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind) {
   if (!y.tracked()) return y;
   ctx.record(y, [x, y, n, kind] {
     if (kind == GeluKind::Tanh) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
       for (int64_t i = 0; i < n; ++i) {
         const float v = x.data[i];
         const float u = kSqrt2OverPi * (v + 0.044715f * v * v * v);
@@ -42,7 +44,7 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind) {
         x.grad[i] += y.grad[i] * (0.5f * (1.0f + t) + 0.5f * v * sech2 * du);
       }
     } else {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
       for (int64_t i = 0; i < n; ++i) {
         const float v = x.data[i];
         const float cdf = 0.5f * (1.0f + std::erf(v * kInvSqrt2));
@@ -58,12 +60,12 @@ Tensor add(Ctx& ctx, const Tensor& a, const Tensor& b) {
   assert(a.numel() == b.numel());
   const int64_t n = a.numel();
   Tensor y = ctx.make(a.shape, a.tracked() || b.tracked());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) y.data[i] = a.data[i] + b.data[i];
   ctx.prec.act(y.data, n);
   if (!y.tracked()) return y;
   ctx.record(y, [a, b, y, n] {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t i = 0; i < n; ++i) {
       if (a.grad) a.grad[i] += y.grad[i];
       if (b.grad) b.grad[i] += y.grad[i];
@@ -78,13 +80,13 @@ Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key) {
   const CounterRng rng{key};
   const float keep_scale = 1.0f / (1.0f - p);
   Tensor y = ctx.make(x.shape, x.tracked());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) y.data[i] = rng.uniform(i) < p ? 0.0f : x.data[i] * keep_scale;
   ctx.prec.act(y.data, n);
   if (!y.tracked()) return y;
   // The mask is recomputed from the key instead of stored: no per-element memory.
   ctx.record(y, [x, y, n, rng, p, keep_scale] {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t i = 0; i < n; ++i)
       if (!(rng.uniform(i) < p)) x.grad[i] += y.grad[i] * keep_scale;
   });

@@ -20,10 +20,12 @@ void AdamW::step(double lr) {
   const float* G = params_.grad();
   float* M = m_.data();
   float* V = v_.data();
+  // One parallel region for all tensors; `nowait` because tensors are disjoint ranges.
+#pragma omp parallel
   for (const auto& info : params_.infos()) {
     const float decay = info.decay ? static_cast<float>(1.0 - lr * cfg_.weight_decay) : 1.0f;
     const int64_t off = info.offset, n = info.numel();
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int64_t i = off; i < off + n; ++i) {
       float p = P[i] * decay;
       const float g = G[i];
