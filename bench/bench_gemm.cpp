@@ -111,14 +111,8 @@ int main(int argc, char** argv) {
                       C2.data(), c.N);
     };
     auto run_convert = [&] {
-      if (c.ta)
-        core::to_bf16_truncate(A.data(), c.K, c.M, lda, false, a16.data());
-      else
-        core::to_bf16_truncate(A.data(), c.M, c.K, lda, false, a16.data());
-      if (c.tb)
-        core::to_bf16_truncate(B.data(), c.N, c.K, ldb, false, b16.data());
-      else
-        core::to_bf16_truncate(B.data(), c.K, c.N, ldb, false, b16.data());
+      core::to_bf16_truncate(A.data(), c.ta ? c.K : c.M, c.ta ? c.M : c.K, lda, a16.data());
+      core::to_bf16_truncate(B.data(), c.tb ? c.N : c.K, c.tb ? c.K : c.N, ldb, b16.data());
     };
     for (int w = 0; w < 2; ++w) {  // warm-up: JIT kernels, primitive cache, scratch, page faults
       run_sgemm();

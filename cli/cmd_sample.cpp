@@ -9,7 +9,7 @@ namespace nurture::cli {
 
 Action add_sample(CLI::App& app) {
   struct Opts {
-    std::string checkpoint, prompt = "\n";
+    std::string checkpoint, prompt;
     int tokens = 100, top_k = 0;
     double temperature = 0.8;
     uint64_t seed = 1;
@@ -18,9 +18,9 @@ Action add_sample(CLI::App& app) {
   app.add_option("checkpoint", o->checkpoint, "Checkpoint (.h5) written by nurture train")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--prompt", o->prompt, "Text to continue")->capture_default_str();
-  app.add_option("-n,--tokens", o->tokens, "Tokens to generate")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--temperature", o->temperature, "0 = greedy")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--prompt", o->prompt, "Text to continue (default: start from a newline)");
+  app.add_option("-n,--tokens", o->tokens, "Tokens to generate")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app.add_option("--temperature", o->temperature, "0 = greedy")->capture_default_str()->check(CLI::Range(0.0, 100.0));
   app.add_option("--top-k", o->top_k, "Sample among the k most likely tokens (0 = all)")->capture_default_str();
   app.add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
   return [o] {

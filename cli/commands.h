@@ -11,5 +11,6 @@ using Action = std::function<int()>;
 
 Action add_train(CLI::App& app);
 Action add_sample(CLI::App& app);
+Action add_eval(CLI::App& app);
 
 }  // namespace nurture::cli

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  CLI::App app{"nurture: train small GPTs under different optimization choices, quantize them, and measure the damage"};
+  CLI::App app{"nurture: train small GPTs under different optimization choices and measure what they do"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   std::map<CLI::App*, nurture::cli::Action> actions;
@@ -29,11 +29,26 @@ int main(int argc, char** argv) {
   };
   add("train", "Train a GPT from a YAML config", nurture::cli::add_train);
   add("sample", "Generate text from a checkpoint", nurture::cli::add_sample);
+  add("eval", "Zero-shot evaluation of a checkpoint on a task suite", nurture::cli::add_eval);
   app.add_subcommand("cast", "Show how values round to fp32, bf16 and fp16 (nurture cast --help)");
+  bool known = argc < 2 || argv[1][0] == '-';
+  for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
+  if (!known) {
+    std::cerr << "nurture: error: unknown command '" << argv[1] << "'; commands: train, sample, eval, cast (see nurture --help)\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 would add a second "Run with --help" line: keep the one-line error contract.
+    std::string where = "nurture";
+    for (CLI::App* sub : app.get_subcommands()) where += " " + sub->get_name();
+    std::cerr << where << ": error: " << e.what() << " (see " << where << " --help)\n";
+    return 2;
   }
   for (auto& [sub, action] : actions) {
     if (!sub->parsed()) continue;

@@ -9,6 +9,10 @@
 // Semantics: a bf16×bf16 product is exact in fp32 and accumulation is fp32, so the result is
 // the fp32 GEMM of the same values up to summation order — what sgemm gives, with an error of
 // the same fp32-accumulation size (tests/core/gemm_bf16_test.cpp checks this bound).
+// One difference: the bf16 dot-product instruction (VDPBF16PS) treats subnormal inputs as zero
+// and flushes subnormal products and sums to zero (DAZ/FTZ, whatever MXCSR says), where sgemm
+// keeps gradual underflow. bf16 has fp32's exponent range, so this only touches magnitudes
+// below 2^-126 ≈ 1.2e-38 (e.g. 1e-20·1e-20 gives 0 here, 1e-40 in sgemm).
 #pragma once
 
 #include <cstdint>
@@ -38,11 +42,10 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
                int64_t ldc);
 
 // The conversion gemm_bf16 applies to its operands, exposed for benchmarks and for callers that
-// keep bf16 copies: src is rows × cols with row stride ld; dst (packed) is rows × cols, or
-// cols × rows when `transpose`. Truncating (see above; asserted exact in debug builds),
-// AVX-512 where present, OpenMP-parallel for large inputs.
-void to_bf16_truncate(const float* src, int64_t rows, int64_t cols, int64_t ld, bool transpose,
-                      uint16_t* dst);
+// keep bf16 copies: src is rows × cols with row stride ld, dst is rows × cols packed. Truncating
+// (see above; asserted exact in debug builds), AVX-512 where present, OpenMP-parallel for large
+// inputs.
+void to_bf16_truncate(const float* src, int64_t rows, int64_t cols, int64_t ld, uint16_t* dst);
 
 // Diagnostics for tests and benchmarks (this thread): primitives created so far (cache misses),
 // and oneDNN's implementation name of the last call's primitive ("brg:avx512_core_bf16" is the

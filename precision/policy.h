@@ -1,7 +1,8 @@
 // The mixed-precision policy (DESIGN.md "Core ideas" 3): what a GPU's bf16/fp16 autocast
 // training does, emulated at op boundaries on fp32 hardware.
 //
-//   master weights, AdamW state     fp32 (or rounded to half with master_weights: half)
+//   master weights                  fp32 (rounded to half after each step with master_weights: half)
+//   AdamW moments                   fp32 always
 //   working weights                 round(master) after every step: what forward/backward read
 //   activations                     rounded to the half format when an op stores them
 //   GEMMs                           half operands, exact products, fp32 accumulation, output

@@ -29,7 +29,7 @@ const std::vector<KeySpec>& config_keys() {
         integer(NURTURE_KEY(model, n_head), at_least(1), "Attention heads per block; must divide d_model."),
         integer(NURTURE_KEY(model, seq_len), at_least(1), "Context length in tokens (nanoGPT block_size)."),
         real(NURTURE_KEY(model, dropout), half_open(0, 1),
-             "Dropout probability on attention weights and residual branches; 0 disables."),
+             "Dropout on the attention and MLP outputs before each residual add (not on embeddings); 0 disables."),
         boolean(NURTURE_KEY(model, bias), "Biases in linear layers and LayerNorms."),
         choice(NURTURE_KEY(model, pos_embedding),
                "Position information: learned table (GPT-2), fixed sinusoids, or ALiBi attention biases."),
@@ -89,16 +89,16 @@ const std::vector<KeySpec>& config_keys() {
         boolean(NURTURE_KEY(precision, softmax_fp32), "Run attention softmax in fp32 regardless of dtype."),
         boolean(NURTURE_KEY(precision, loss_fp32), "Run the output softmax / cross-entropy in fp32."),
         choice(NURTURE_KEY(precision, master_weights),
-               "Optimizer state and master weights in fp32, or held in the half format (unstable; for study)."),
+               "Master weights in fp32, or rounded to the half format after every step (small updates vanish; for study). AdamW state stays fp32."),
         real(NURTURE_KEY(precision, init_scale), positive(), "Starting scale of the dynamic loss scaler."),
         integer(NURTURE_KEY(precision, growth_interval), at_least(1),
                 "Doubles the dynamic scale after this many consecutive finite steps."),
         real(NURTURE_KEY(precision, min_scale), positive(),
-             "Floor of the dynamic scale; may be < 1 so a collapse shows in the logs instead of being masked."),
+             "A dynamic scale that falls below this stops training with an error (it means gradients overflow at any scale)."),
 
         // output
         text(NURTURE_KEY(output, dir), "Run directory for config.yaml, metrics.jsonl and checkpoints."),
-        text(NURTURE_KEY(output, name), "Run name in logs and sweep tables; empty: derived from the config file name."),
+        text(NURTURE_KEY(output, name), "Free-form run label, saved with the resolved config (not used otherwise yet)."),
     };
     return k;
   }();

@@ -114,7 +114,17 @@ std::optional<fs::path> Trainer::latest_checkpoint(const fs::path& run_dir) {
   return best;
 }
 
-void Trainer::setup(bool resume) {
+void Trainer::setup(bool resume, bool overwrite) {
+  if (!resume) {
+    if (auto old = latest_checkpoint(run_dir_)) {
+      if (!overwrite)
+        throw std::runtime_error(run_dir_.string() + " already holds checkpoints (" + old->filename().string() +
+                                 "); pass --resume to continue that run, --overwrite to start over, or choose "
+                                 "another output.dir");
+      fs::remove_all(run_dir_ / "checkpoints");
+      fs::remove(run_dir_ / "metrics.jsonl");
+    }
+  }
   fs::create_directories(run_dir_ / "checkpoints");
   data::DataConfig dopt;
   dopt.corpus = cfg_.data.corpus;

@@ -59,8 +59,10 @@ class Trainer {
   ~Trainer();
 
   // Prepares data, builds the model, and either initialises it or resumes from the newest
-  // checkpoint in the run directory (resume == true and one exists).
-  void setup(bool resume);
+  // checkpoint in the run directory (resume == true and one exists). A fresh start refuses a
+  // run directory that already holds checkpoints unless `overwrite` (then they are deleted):
+  // a finished run is never silently mixed with a new one.
+  void setup(bool resume, bool overwrite = false);
   // Trains to cfg.train.steps (or stops early after `stop_at` steps, with a checkpoint, as an
   // interrupted run would), validating and checkpointing on schedule.
   void run(int64_t stop_at = -1);

@@ -1,0 +1,34 @@
+#include "eval/heldout.h"
+
+#include "data/hash.h"
+#include "data/prepare.h"
+#include "eval/error.h"
+
+namespace nurture::eval {
+
+HeldOut load_heldout(const train::Config& cfg, const data::Tokenizer& tok,
+                     const std::function<void(const std::string&)>& log) {
+  // The same DataConfig the Trainer builds (train/trainer.cpp Trainer::setup).
+  data::DataConfig d;
+  d.corpus = cfg.data.corpus;
+  d.cache_dir = cfg.data.cache_dir;
+  d.vocab_size = cfg.model.vocab_size;
+  d.tokenizer_type = std::string(train::to_string(cfg.data.tokenizer));
+  d.val_fraction = cfg.data.val_fraction;
+  d.seq_len = 0;  // any held-out size will do for evaluation
+  data::PreparedData p = data::prepare(d, log ? data::ProgressLog(log) : data::ProgressLog{});
+  if (p.tokenizer.hash() != tok.hash())
+    throw EvalError("held-out split: the corpus " + (cfg.data.corpus.empty() ? std::string("?") : cfg.data.corpus[0]) +
+                    " now yields tokenizer " + data::to_hex(p.tokenizer.hash()) + ", not the checkpoint's " +
+                    data::to_hex(tok.hash()) + " (the corpus or data settings changed since training)");
+  if (p.val_tokens.empty())
+    throw EvalError("held-out split: the run has val_fraction 0, so there is no held-out text to evaluate on");
+  HeldOut h;
+  h.cache_dir = p.cache_dir;
+  h.description = "held-out split of " + (cfg.data.corpus.size() == 1 ? cfg.data.corpus[0] : std::string("the corpus")) +
+                  " (" + std::to_string(p.val_tokens.size()) + " tokens)";
+  h.tokens = std::move(p.val_tokens);
+  return h;
+}
+
+}  // namespace nurture::eval

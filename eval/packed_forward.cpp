@@ -1,0 +1,215 @@
+#include "eval/packed_forward.h"
+
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "core/ops.h"
+
+namespace nurture::eval {
+
+namespace {
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using CStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
+using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
+using Dense = Eigen::Map<RowMat>;
+
+// core/ops_attention.cpp's ALiBi head slopes (Press et al. 2022), repeated because core keeps
+// them private.
+float alibi_slope(int h, int H) {
+  auto pow2_slopes = [](int n, int i) { return std::pow(2.0f, -8.0f * float(i + 1) / float(n)); };
+  int p = 1;
+  while (p * 2 <= H) p *= 2;
+  if (h < p) return pow2_slopes(p, h);
+  return pow2_slopes(2 * p, 2 * (h - p));
+}
+
+int64_t length(const Segment& s) { return s.end - s.begin; }
+}  // namespace
+
+int64_t PackedBatch::add_sequence(const int32_t* tokens, int64_t n) {
+  Segment s;
+  s.begin = static_cast<int64_t>(ids.size());
+  ids.insert(ids.end(), tokens, tokens + n);
+  s.end = static_cast<int64_t>(ids.size());
+  segments.push_back(s);
+  return static_cast<int64_t>(segments.size()) - 1;
+}
+
+int64_t PackedBatch::add_continuation(int64_t parent, const int32_t* tokens, int64_t n) {
+  if (parent < 0 || parent >= static_cast<int64_t>(segments.size()) || segments[parent].parent >= 0)
+    throw std::invalid_argument("add_continuation: parent must be an earlier root segment");
+  const int64_t s = add_sequence(tokens, n);
+  segments[s].parent = parent;
+  return s;
+}
+
+int64_t PackedBatch::want(int64_t row) {
+  out_rows.push_back(row);
+  return static_cast<int64_t>(out_rows.size()) - 1;
+}
+
+void PackedBatch::clear() {
+  ids.clear();
+  segments.clear();
+  out_rows.clear();
+}
+
+core::Tensor segment_attention(core::Ctx& ctx, const core::Tensor& qkv, const std::vector<Segment>& segments,
+                               int n_head, bool alibi) {
+  const int64_t N = qkv.rows(), C3 = qkv.cols(), C = C3 / 3;
+  const int64_t H = n_head, hd = C / H;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  core::Tensor y = ctx.make(core::Shape{1, N, C}, false);
+  int64_t max_len = 0;
+  for (const Segment& s : segments) max_len = std::max(max_len, length(s) + (s.parent >= 0 ? length(segments[s.parent]) : 0));
+  // Per-thread scratch: the segment's keys and values gathered contiguously, and its scores.
+  const int nthreads = omp_get_max_threads();
+  const int64_t per_thread = 2 * max_len * hd + max_len * max_len;
+  float* scratch = ctx.scratch(std::max<int64_t>(1, nthreads * per_thread));
+  // Same rounding points as core::causal_attention: half scores out of QKᵀ, half probabilities
+  // into P·V, half exponentials when softmax_fp32 is off, output rounded to the storage format.
+  const core::RoundFn round_op = ctx.prec.gemm_operand;
+  const bool half_softmax = round_op && !ctx.prec.softmax_fp32;
+  const int64_t tasks = static_cast<int64_t>(segments.size()) * H;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t t = 0; t < tasks; ++t) {
+    const Segment& s = segments[t / H];
+    const int64_t h = t % H;
+    const int64_t n = length(s);
+    if (n == 0) continue;
+    const Segment* par = s.parent >= 0 ? &segments[s.parent] : nullptr;
+    const int64_t np = par ? length(*par) : 0, m = np + n;  // keys: parent rows, then own rows
+    float* buf = scratch + int64_t(omp_get_thread_num()) * per_thread;
+    Dense K(buf, m, hd), V(buf + max_len * hd, m, hd), S(buf + 2 * max_len * hd, n, m);
+    auto gather = [&](int64_t row, int64_t dst) {
+      const float* base = qkv.data + row * C3 + h * hd;
+      std::copy(base + C, base + C + hd, K.data() + dst * hd);
+      std::copy(base + 2 * C, base + 2 * C + hd, V.data() + dst * hd);
+    };
+    for (int64_t j = 0; j < np; ++j) gather(par->begin + j, j);
+    for (int64_t j = 0; j < n; ++j) gather(s.begin + j, np + j);
+    CStrided q(qkv.data + s.begin * C3 + h * hd, n, hd, Eigen::OuterStride<>(C3));
+    S.noalias() = q * K.transpose();
+    round_op(S.data(), n * m);
+    const float slope = alibi ? alibi_slope(int(h), int(H)) : 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t qi = np + i;  // query position == index of its own key
+      float* row = S.data() + i * m;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j <= qi; ++j) {
+        row[j] = row[j] * scale - slope * float(qi - j);
+        mx = std::max(mx, row[j]);
+      }
+      float sum = 0;
+      for (int64_t j = 0; j <= qi; ++j) row[j] = std::exp(row[j] - mx);
+      if (half_softmax) round_op(row, qi + 1);
+      for (int64_t j = 0; j <= qi; ++j) sum += row[j];
+      const float inv = 1.0f / sum;
+      for (int64_t j = 0; j <= qi; ++j) row[j] *= inv;
+      for (int64_t j = qi + 1; j < m; ++j) row[j] = 0.0f;
+    }
+    round_op(S.data(), n * m);
+    Strided out(y.data + s.begin * C + h * hd, n, hd, Eigen::OuterStride<>(C));
+    out.noalias() = S * V;
+  }
+  ctx.prec.act(y.data, y.numel());
+  return y;
+}
+
+PackedForward::PackedForward(model::GPT& gpt) : gpt_(gpt) {
+  const auto& cfg = gpt.config();
+  if (cfg.pos == model::PosEmbedding::sinusoidal) {
+    // The same table as GPT's constructor (Vaswani et al. 2017), computed the same way.
+    const int64_t T = cfg.seq_len, C = cfg.d_model;
+    sinusoid_.assign(static_cast<size_t>(T * C), 0.0f);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < C; i += 2) {
+        const double freq = std::pow(10000.0, -double(i) / double(C));
+        sinusoid_[t * C + i] = static_cast<float>(std::sin(t * freq));
+        if (i + 1 < C) sinusoid_[t * C + i + 1] = static_cast<float>(std::cos(t * freq));
+      }
+  }
+}
+
+core::Tensor PackedForward::operator()(core::Ctx& ctx, const PackedBatch& batch, model::ForwardObserver* obs) {
+  if (ctx.grad_enabled()) throw std::invalid_argument("PackedForward runs without a tape");
+  const model::GPTConfig& cfg = gpt_.config();
+  auto& P = gpt_.params();
+  const int64_t N = batch.tokens(), C = cfg.d_model, V = cfg.vocab_size;
+  if (N == 0 || batch.out_rows.empty()) return core::Tensor{nullptr, nullptr, core::Shape{0, V}};
+
+  // Positions: a root segment starts at 0, a continuation right after its parent.
+  std::vector<int32_t> pos(static_cast<size_t>(N), 0);
+  for (const Segment& s : batch.segments) {
+    const int64_t off = s.parent >= 0 ? length(batch.segments[s.parent]) : 0;
+    if (off + length(s) > cfg.seq_len)
+      throw std::invalid_argument("packed sequence of " + std::to_string(off + length(s)) +
+                                  " tokens exceeds the model's seq_len " + std::to_string(cfg.seq_len));
+    for (int64_t r = s.begin; r < s.end; ++r) pos[r] = static_cast<int32_t>(off + r - s.begin);
+  }
+  for (int64_t i = 0; i < N; ++i)
+    if (batch.ids[i] < 0 || batch.ids[i] >= V)
+      throw std::out_of_range("token id " + std::to_string(batch.ids[i]) + " outside the vocabulary of " +
+                              std::to_string(V) + " (tokenizer and model disagree?)");
+
+  // Embedding, as core::embedding but with explicit positions: wte[id] + pos_table[pos].
+  const float* wte = P.tensor(gpt_.wte()).data;
+  const float* table = nullptr;
+  if (cfg.pos == model::PosEmbedding::learned) table = P.tensor(gpt_.wpe()).data;
+  if (cfg.pos == model::PosEmbedding::sinusoidal) table = sinusoid_.data();
+  core::Tensor x = ctx.make(core::Shape{1, N, C}, false);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < N; ++i) {
+    const float* e = wte + int64_t(batch.ids[i]) * C;
+    const float* p = table ? table + int64_t(pos[i]) * C : nullptr;
+    float* o = x.data + i * C;
+    for (int64_t j = 0; j < C; ++j) o[j] = e[j] + (p ? p[j] : 0.0f);
+  }
+  ctx.prec.act(x.data, x.numel());
+  if (obs) obs->residual(-1, x);
+
+  // The blocks: GPT::forward's sequence of ops, minus dropout (identity in evaluation).
+  auto opt = [&](int i) { return i >= 0 ? P.tensor(i) : core::Tensor{}; };
+  auto ptr = [](core::Tensor& t) { return t.data ? &t : nullptr; };
+  const bool alibi = cfg.pos == model::PosEmbedding::alibi;
+  for (int l = 0; l < cfg.n_layer; ++l) {
+    const model::GPT::BlockParams& bp = gpt_.blocks()[l];
+    core::Tensor ln1b = opt(bp.ln_1_b), ln2b = opt(bp.ln_2_b);
+    core::Tensor ab = opt(bp.attn_b), apb = opt(bp.attn_proj_b), fb = opt(bp.fc_b), mpb = opt(bp.mlp_proj_b);
+
+    core::Tensor h = core::layer_norm(ctx, x, P.tensor(bp.ln_1_w), ptr(ln1b));
+    if (obs) obs->linear_input(l, model::LinearSite::qkv, h);
+    core::Tensor qkv = core::linear(ctx, h, P.tensor(bp.attn_w), ptr(ab));
+    core::Tensor att = segment_attention(ctx, qkv, batch.segments, cfg.n_head, alibi);
+    if (obs) obs->linear_input(l, model::LinearSite::attn_proj, att);
+    core::Tensor a = core::linear(ctx, att, P.tensor(bp.attn_proj_w), ptr(apb));
+    x = core::add(ctx, x, a);
+
+    h = core::layer_norm(ctx, x, P.tensor(bp.ln_2_w), ptr(ln2b));
+    if (obs) obs->linear_input(l, model::LinearSite::fc, h);
+    core::Tensor f = core::linear(ctx, h, P.tensor(bp.fc_w), ptr(fb));
+    f = core::gelu(ctx, f, cfg.gelu);
+    if (obs) obs->linear_input(l, model::LinearSite::mlp_proj, f);
+    core::Tensor m = core::linear(ctx, f, P.tensor(bp.mlp_proj_w), ptr(mpb));
+    x = core::add(ctx, x, m);
+    if (obs) obs->residual(l, x);
+  }
+
+  // Final LayerNorm and lm_head only on the wanted rows (both act row by row).
+  const int64_t R = static_cast<int64_t>(batch.out_rows.size());
+  core::Tensor xr = ctx.make(core::Shape{1, R, C}, false);
+  for (int64_t r = 0; r < R; ++r) std::copy_n(x.data + batch.out_rows[r] * C, C, xr.data + r * C);
+  core::Tensor lnfb = opt(gpt_.ln_f_b());
+  core::Tensor h = core::layer_norm(ctx, xr, P.tensor(gpt_.ln_f_w()), ptr(lnfb));
+  if (obs) obs->linear_input(cfg.n_layer, model::LinearSite::lm_head, h);
+  core::Tensor logits = core::linear(ctx, h, P.tensor(gpt_.lm_head()), nullptr);
+  return logits.reshape(core::Shape{R, V});
+}
+
+}  // namespace nurture::eval

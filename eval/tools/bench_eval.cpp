@@ -1,0 +1,159 @@
+// bench_eval: evaluation throughput vs training throughput on the benchmark model (random
+// weights; speed does not depend on them). The target: evaluation tokens/s ≥ 3× training
+// tokens/s. Rounds interleave one training measurement with each evaluation workload, so both
+// see the same machine load; medians over rounds are reported as one JSON line.
+//
+//   build/eval/bench_eval [--rounds 5] [--threads N] [--vocab 4096 --d 256 --layers 6 --heads 8 --seq 256 --batch 16]
+//
+// Workloads (tokens = tokens run through the model):
+//   likelihood       rolling windows over a random stream, batch_tokens = batch·seq
+//   multiple_choice  4 choices of ~20 tokens after a ~120-token context; the context is run once
+//                    per item ("logical" tokens count it once per choice, as an uncached evaluator would)
+//   last_word        ~200-token contexts, 1–3-token targets (lm_head only where scored)
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/ops.h"
+#include "core/rng.h"
+#include "eval/scorer.h"
+#include "optim/adamw.h"
+#include "optim/clip.h"
+
+using namespace nurture;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double secs(Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); }
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+std::vector<int32_t> random_tokens(int64_t n, int V, core::SeqRng& r) {
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto& x : t) x = static_cast<int32_t>(r.below(uint64_t(V)));
+  return t;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  int V = 4096, d = 256, L = 6, H = 8, T = 256, B = 16, rounds = 5, threads = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    const int v = std::atoi(argv[i + 1]);
+    if (a == "--vocab") V = v;
+    else if (a == "--d") d = v;
+    else if (a == "--layers") L = v;
+    else if (a == "--heads") H = v;
+    else if (a == "--seq") T = v;
+    else if (a == "--batch") B = v;
+    else if (a == "--rounds") rounds = v;
+    else if (a == "--threads") threads = v;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (threads > 0) omp_set_num_threads(threads);
+  model::GPTConfig gc;
+  gc.vocab_size = V, gc.d_model = d, gc.n_layer = L, gc.n_head = H, gc.seq_len = T;
+  model::GPT gpt(gc);
+  gpt.init(1337);
+  auto& P = gpt.params();
+  optim::AdamW opt(P, optim::AdamWConfig{0.9, 0.95, 1e-8, 0.1});
+  core::SeqRng rng(7);
+  const int64_t step_tokens = int64_t(B) * T;
+
+  // Training step as Trainer::step runs it under fp32 (forward, loss, backward, clip, AdamW).
+  core::Arena acts, grads;
+  core::Tape tape;
+  auto train_step = [&]() {
+    std::vector<int32_t> x = random_tokens(step_tokens, V, rng), y = random_tokens(step_tokens, V, rng);
+    const auto t0 = Clock::now();
+    P.zero_grad();
+    acts.reset();
+    grads.reset();
+    tape.clear();
+    core::Ctx ctx(acts, grads, &tape);
+    ctx.training = true;
+    core::Tensor logits = gpt.forward(ctx, x.data(), B, T);
+    core::Tensor loss = core::cross_entropy(ctx, logits, y.data());
+    loss.grad[0] = 1.0f;
+    tape.backward(ctx.prec);
+    optim::clip_grad_norm(P.grad(), P.numel(), 1.0);
+    opt.step(1e-4);
+    return double(step_tokens) / secs(t0);
+  };
+
+  // Workloads, fixed across rounds.
+  const std::vector<int32_t> stream = random_tokens(4 * step_tokens, V, rng);
+  const std::vector<eval::Request> windows = eval::rolling_windows(stream, 0, T);
+  std::vector<eval::SharedRequest> mc;
+  int64_t mc_logical = 0;
+  for (int i = 0; i < 200; ++i) {
+    eval::SharedRequest g{random_tokens(100 + int64_t(rng.below(40)), V, rng), {}};
+    for (int k = 0; k < 4; ++k) {
+      g.continuations.push_back(random_tokens(12 + int64_t(rng.below(16)), V, rng));
+      mc_logical += int64_t(g.context.size() + g.continuations.back().size()) - 1;
+    }
+    mc.push_back(std::move(g));
+  }
+  std::vector<eval::Request> lw;
+  for (int i = 0; i < 300; ++i)
+    lw.push_back({random_tokens(180 + int64_t(rng.below(T - 190)), V, rng), random_tokens(1 + int64_t(rng.below(3)), V, rng)});
+
+  eval::ScoreOptions so;
+  so.batch_tokens = step_tokens;
+  std::vector<double> train_tps, ll_tps, mc_tps, mc_logical_tps, lw_tps;
+  for (int w = 0; w < 2; ++w) train_step();  // warm-up
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<double> t;
+    for (int k = 0; k < 3; ++k) t.push_back(train_step());
+    train_tps.push_back(median(t));
+    {
+      eval::Scorer s(gpt, so);
+      const auto t0 = Clock::now();
+      s.score(windows);
+      ll_tps.push_back(double(s.tokens_fed()) / secs(t0));
+    }
+    {
+      eval::Scorer s(gpt, so);
+      const auto t0 = Clock::now();
+      s.score_shared(mc);
+      const double dt = secs(t0);
+      mc_tps.push_back(double(s.tokens_fed()) / dt);
+      mc_logical_tps.push_back(double(mc_logical) / dt);
+    }
+    {
+      eval::Scorer s(gpt, so);
+      const auto t0 = Clock::now();
+      s.score(lw);
+      lw_tps.push_back(double(s.tokens_fed()) / secs(t0));
+    }
+    std::fprintf(stderr, "round %d: train %.0f  likelihood %.0f  mc %.0f (logical %.0f)  last_word %.0f tokens/s\n",
+                 r + 1, train_tps.back(), ll_tps.back(), mc_tps.back(), mc_logical_tps.back(), lw_tps.back());
+  }
+  const double tr = median(train_tps);
+  nlohmann::ordered_json j;
+  j["model"] = {{"vocab", V}, {"d", d}, {"layers", L}, {"heads", H}, {"seq", T}, {"batch", B}};
+  j["threads"] = omp_get_max_threads();
+  j["rounds"] = rounds;
+  j["train_tokens_per_s"] = tr;
+  j["likelihood_tokens_per_s"] = median(ll_tps);
+  j["multiple_choice_tokens_per_s"] = median(mc_tps);
+  j["multiple_choice_logical_tokens_per_s"] = median(mc_logical_tps);
+  j["last_word_tokens_per_s"] = median(lw_tps);
+  j["ratio_likelihood_over_train"] = median(ll_tps) / tr;
+  j["ratio_multiple_choice_over_train"] = median(mc_tps) / tr;
+  j["ratio_multiple_choice_logical_over_train"] = median(mc_logical_tps) / tr;
+  j["ratio_last_word_over_train"] = median(lw_tps) / tr;
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
