@@ -26,8 +26,15 @@ struct RoundFn {
   explicit operator bool() const { return fn != nullptr; }
 };
 
+// A row-major GEMM with core::sgemm's contract (see core/gemm.h).
+using GemmFn = void (*)(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                        int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
 // What the active precision policy asks of the ops. All-default is plain fp32.
 struct OpPrecision {
+  // The linear layers' GEMM; null means core::sgemm. The bf16 policy installs the native bf16
+  // GEMM (same exact products, fp32 accumulation, another summation order).
+  GemmFn gemm = nullptr;
   RoundFn act;             // activations as stored between ops
   RoundFn grad;            // activation gradients as stored between ops
   RoundFn gemm_operand;    // GEMM inputs that are not already stored rounded (e.g. attention probs)

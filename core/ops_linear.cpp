@@ -36,7 +36,8 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   std::vector<int64_t> dims = x.shape.vec();
   dims.back() = N;
   Tensor y = ctx.make(Shape(dims), x.tracked() || w.tracked() || (b && b->tracked()));
-  sgemm(false, true, M, N, K, 1.0f, x.data, K, w.data, K, 0.0f, y.data, N);
+  const GemmFn gemm = ctx.prec.gemm ? ctx.prec.gemm : sgemm;
+  gemm(false, true, M, N, K, 1.0f, x.data, K, w.data, K, 0.0f, y.data, N);
   if (b) {
     const float* bias = b->data;
 #pragma omp parallel for schedule(static)
@@ -46,9 +47,9 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
   Tensor bb = b ? *b : Tensor{};
-  ctx.record(y, [x, w, bb, y, M, N, K] {
-    if (x.grad) sgemm(false, false, M, K, N, 1.0f, y.grad, N, w.data, K, 1.0f, x.grad, K);
-    if (w.grad) sgemm(true, false, N, K, M, 1.0f, y.grad, N, x.data, K, 1.0f, w.grad, K);
+  ctx.record(y, [x, w, bb, y, M, N, K, gemm] {
+    if (x.grad) gemm(false, false, M, K, N, 1.0f, y.grad, N, w.data, K, 1.0f, x.grad, K);
+    if (w.grad) gemm(true, false, N, K, M, 1.0f, y.grad, N, x.data, K, 1.0f, w.grad, K);
     if (bb.grad) colsum_accumulate(y.grad, M, N, bb.grad);
   });
   return y;

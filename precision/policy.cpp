@@ -1,5 +1,7 @@
 #include "precision/policy.h"
 
+#include "core/gemm_bf16.h"
+
 namespace nurture::precision {
 
 MixedPrecision::MixedPrecision(const PolicyConfig& cfg) : cfg_(cfg) {
@@ -22,6 +24,7 @@ core::OpPrecision MixedPrecision::op_precision(bool count) {
   p.act = make_round_fn(count ? act_ : act_quiet_);
   p.grad = make_round_fn(grad_);
   p.gemm_operand = make_round_fn(operand_);
+  if (cfg_.dtype == Format::bf16 && cfg_.native_gemm && core::bf16_gemm_available()) p.gemm = core::gemm_bf16;
   return p;
 }
 

@@ -6,7 +6,10 @@
 //   working weights                 round(master) after every step: what forward/backward read
 //   activations                     rounded to the half format when an op stores them
 //   GEMMs                           half operands, exact products, fp32 accumulation, output
-//                                   rounded — what tensor cores (and oneDNN bf16) compute
+//                                   rounded — what tensor cores compute; under bf16 the
+//                                   linears run oneDNN's native bf16 GEMM (native_gemm), which
+//                                   differs from the fp32 emulation only in summation order
+//                                   (and flushes products below 2^-126)
 //   LayerNorm / softmax / loss      fp32 inside when the *_fp32 flag is on (output rounded);
 //                                   with the flag off their intermediates are rounded too
 //   activation gradients            rounded before each consumer's backward
@@ -30,6 +33,8 @@ struct PolicyConfig {
   bool loss_fp32 = true;
   bool master_half = false;
   bool flush_subnormals = false;
+  // bf16 only: run the linears' GEMMs on native bf16 kernels when the CPU has them.
+  bool native_gemm = true;
 };
 
 // What one training step's roundings did.

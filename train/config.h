@@ -133,6 +133,7 @@ struct PrecisionConfig {
   double init_scale = 65536.0;
   int64_t growth_interval = 2000;
   double min_scale = 1e-4;
+  bool native_gemm = true;
   bool operator==(const PrecisionConfig&) const = default;
 };
 

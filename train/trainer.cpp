@@ -37,6 +37,7 @@ precision::PolicyConfig policy_config(const Config& cfg) {
   p.softmax_fp32 = cfg.precision.softmax_fp32;
   p.loss_fp32 = cfg.precision.loss_fp32;
   p.master_half = cfg.precision.master_weights == MasterWeights::half;
+  p.native_gemm = cfg.precision.native_gemm;
   return p;
 }
 

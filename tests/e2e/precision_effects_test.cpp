@@ -148,3 +148,22 @@ TEST(PrecisionEffects, NonFiniteFp32LossStopsWithTheStep) {
   }
   fs::remove_all(root);
 }
+
+// Native bf16 GEMMs compute the same exact products as the fp32-GEMM emulation and differ
+// only in fp32 summation order, so a short run must agree to within accumulated rounding
+// noise (a relative change of ~1e-6 per GEMM, compounding over steps: 2e-3 on the loss is a
+// generous bound; a wrong product or operand would be off by orders of magnitude more).
+TEST(PrecisionEffects, NativeBf16GemmMatchesEmulation) {
+  const fs::path root = temp_dir("nativegemm");
+  std::ostringstream log;
+  auto run = [&](const std::string& native) {
+    train::Trainer t(test::tiny_config(root / native, {"precision.dtype=bf16", "precision.native_gemm=" + native}),
+                     log);
+    t.setup(false);
+    t.run();
+    return t.validation_loss();
+  };
+  const double native = run("true"), emulated = run("false");
+  EXPECT_NEAR(native, emulated, 2e-3);
+  fs::remove_all(root);
+}
