@@ -7,7 +7,7 @@
 // (sgemm and gemm_bf16 interleaved so load changes hit both alike); bf16 time includes the
 // operand conversion, which is also timed alone (convert_ms, both operands).
 //
-//   bench_gemm [--threads 2] [--reps 15] [--only NAME]
+//   bench_gemm [--threads 2] [--reps 15] [--only SUBSTRING-OF-CASE-NAME]
 #include <omp.h>
 
 #include <algorithm>

@@ -4,7 +4,8 @@
 // slot (activations and activation gradients are stored rounded, weights are a rounded working
 // copy). core::sgemm computes on those values correctly but at fp32 speed; this path converts
 // the operands to real bf16 (exact: the low 16 bits are zero) and runs oneDNN's bf16 matmul
-// (AVX512_BF16 brgemm kernels, ~2x the fp32 FLOP rate on Zen 4), accumulating and writing fp32.
+// (AVX512_BF16 brgemm kernels, about twice the fp32 FLOP rate), accumulating and writing fp32.
+// bench/bench_gemm.cpp measures it against sgemm at the benchmark model's linear-layer shapes.
 //
 // Semantics: a bf16×bf16 product is exact in fp32 and accumulation is fp32, so the result is
 // the fp32 GEMM of the same values up to summation order — what sgemm gives, with an error of
@@ -33,9 +34,12 @@ bool bf16_gemm_available();
 // (its low 16 bits are dropped: rounding toward zero, and a NaN whose payload lives only in
 // the low bits becomes ±inf). Debug builds (no NDEBUG) assert that no bits are dropped.
 //
-// Operands are converted into thread-local scratch that only grows, and oneDNN primitives are
-// cached per (shape, transposes, alpha, beta, ldc, thread count) in a small thread-local cache,
-// so after warm-up a call allocates nothing of its own. Like sgemm, it parallelises with
+// Any alpha and beta work (alpha as oneDNN output scale, beta as a sum post-op); each distinct
+// value gets its own primitive. Operands are converted into thread-local scratch that only
+// grows, and oneDNN primitives are cached per (M, N, K, transposes, alpha, beta, ldc, thread
+// count) in a small thread-local cache (creation costs ~0.2-0.5 ms), so after warm-up a call
+// allocates nothing of its own (oneDNN's execute still builds a small argument map inside).
+// Threads may call it concurrently (each has its own cache). Like sgemm, it parallelises with
 // OpenMP internally: call it from outside parallel regions.
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
