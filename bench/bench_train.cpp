@@ -36,6 +36,8 @@
 #include "core/ops.h"
 #include "core/rng.h"
 #include "model/gpt.h"
+#include "precision/loss_scaler.h"
+#include "precision/policy.h"
 #include "optim/adamw.h"
 #include "optim/clip.h"
 
@@ -62,6 +64,7 @@ struct Options {
   int steps = 13, skip = 3, threads = 0;
   double dropout = 0.1, peak_gflops = 0, lr = 6e-4, clip = 1.0;
   std::string gelu = "erf";
+  std::string precision = "fp32";  // fp32 | bf16 | fp16: the trainer's mixed-precision policy
   bool decay_embeddings = false;
   bool ceiling = true;
   uint64_t seed = 1337;
@@ -72,7 +75,7 @@ struct Options {
                "usage: %s [--preset tiny|small|medium|custom] [--vocab N] [--d N] [--layers N] [--heads N]\n"
                "          [--seq N] [--batch N] [--steps N] [--skip N] [--threads N] [--dropout P]\n"
                "          [--gelu erf|tanh] [--decay-embeddings] [--lr X] [--clip X] [--seed N] [--peak GFLOPS]\n"
-               "          [--no-ceiling]\n"
+               "          [--no-ceiling] [--precision fp32|bf16|fp16]\n"
                "Prints one JSON line with training tokens/s, GFLOP/s and a per-phase breakdown.\n"
                "--steps counts all steps, the first --skip of which are warm-up and not timed.\n"
                "--peak defaults to 115 GFLOP/s per thread (Zen 4: 32 FLOP/cycle x 3.6 GHz). The GEMM\n"
@@ -141,7 +144,13 @@ Options parse(int argc, char** argv) {
     else if (a == "--lr") o.lr = real();
     else if (a == "--clip") o.clip = real();
     else if (a == "--seed") o.seed = uint64_t(num());
-    else if (a == "--gelu") {
+    else if (a == "--precision") {
+      o.precision = next();
+      if (o.precision != "fp32" && o.precision != "bf16" && o.precision != "fp16") {
+        std::fprintf(stderr, "--precision expects fp32, bf16 or fp16\n");
+        std::exit(2);
+      }
+    } else if (a == "--gelu") {
       o.gelu = next();
       if (o.gelu != "erf" && o.gelu != "tanh") {
         std::fprintf(stderr, "--gelu expects erf or tanh\n");
@@ -245,6 +254,16 @@ int main(int argc, char** argv) {
   gpt.init(o.seed);
   auto& P = gpt.params();
   optim::AdamW opt(P, optim::AdamWConfig{0.9, 0.95, 1e-8, 0.1});
+  // The trainer's precision path (train/trainer.cpp Trainer::step): half working weights,
+  // rounded activations/gradients, loss scaling for fp16.
+  precision::PolicyConfig pc;
+  pc.dtype = precision::parse_format(o.precision);
+  precision::MixedPrecision mp(pc);
+  precision::LossScalerConfig sc;
+  if (pc.dtype == precision::Format::fp16) sc.mode = precision::LossScalerConfig::Mode::dynamic;
+  precision::LossScaler scaler(sc);
+  if (mp.half()) P.enable_working_copy(true);
+  mp.refresh_weights(P.master(), P.working(), P.numel());
 
   const int B = s.batch, T = s.seq;
   const int64_t tokens = int64_t(B) * T;
@@ -273,15 +292,22 @@ int main(int argc, char** argv) {
     const auto t1 = Clock::now();
     core::Ctx ctx(acts, grads, &tape);
     ctx.training = true;
+    ctx.prec = mp.op_precision();
     const uint64_t key = core::mix_key(core::mix_key(o.seed, uint64_t(step)), 0);
     core::Tensor logits = gpt.forward(ctx, x.data(), B, T, key);
     core::Tensor loss = core::cross_entropy(ctx, logits, y.data());
     const auto t2 = Clock::now();
-    loss.grad[0] = 1.0f;
+    loss.grad[0] = scaler.scale();
     tape.backward(ctx.prec);
+    mp.round_weight_grads(P.grad(), P.numel());
     const auto t3 = Clock::now();
-    optim::clip_grad_norm(P.grad(), P.numel(), o.clip);
-    opt.step(o.lr);
+    const bool found_inf = scaler.unscale_and_check(P.grad(), P.numel());
+    if (!found_inf) {
+      optim::clip_grad_norm(P.grad(), P.numel(), o.clip);
+      opt.step(o.lr);
+      mp.refresh_weights(P.master(), P.working(), P.numel());
+    }
+    scaler.update(found_inf, step + 1);
     const auto t4 = Clock::now();
 
     losses.push_back(loss.data[0]);
@@ -320,7 +346,7 @@ int main(int argc, char** argv) {
   j["batch"] = s.batch;
   j["dropout"] = o.dropout;
   j["gelu"] = o.gelu;
-  j["precision"] = "fp32";
+  j["precision"] = o.precision;
   j["threads"] = threads;
   j["params"] = gpt.num_params();
   j["steps_measured"] = step_ms.size();
