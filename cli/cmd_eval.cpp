@@ -79,7 +79,7 @@ Action add_eval(CLI::App& app) {
       const nlohmann::ordered_json body = eval::to_json(result);
       for (auto it = body.begin(); it != body.end(); ++it)
         if (it.key() != "format") j[it.key()] = it.value();
-      data::write_file_atomic(path, j.dump(2) + "\n");
+      data::write_file_atomic(path, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       std::cout << "wrote " << path << "\n";
     }
     return 0;

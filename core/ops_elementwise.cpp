@@ -1,3 +1,5 @@
+#include <Eigen/Core>
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 
@@ -9,6 +11,7 @@ namespace nurture::core {
 namespace {
 // Below this many elements a parallel region costs more than it saves.
 constexpr int64_t kParallelMin = 1 << 15;
+constexpr int64_t kChunk = 4096;  // GELU blocks: one stack buffer each
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kInvSqrt2 = 0.7071067811865476f;
 constexpr float kInvSqrt2Pi = 0.3989422804014327f;
@@ -18,10 +21,14 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind) {
   const int64_t n = x.numel();
   Tensor y = ctx.make(x.shape, x.tracked());
   if (kind == GeluKind::Tanh) {
+    // Eigen's vectorised tanh: libm's scalar tanhf was ~a quarter of a training step.
+    const int64_t nchunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) {
-      const float v = x.data[i];
-      y.data[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+    for (int64_t c = 0; c < nchunks; ++c) {
+      const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
+      Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len);
+      Eigen::Map<Eigen::ArrayXf>(y.data + i0, len) =
+          0.5f * v * (1.0f + (kSqrt2OverPi * (v + 0.044715f * v.cube())).tanh());
     }
   } else {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
@@ -34,14 +41,16 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind) {
   if (!y.tracked()) return y;
   ctx.record(y, [x, y, n, kind] {
     if (kind == GeluKind::Tanh) {
+      const int64_t nchunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
-      for (int64_t i = 0; i < n; ++i) {
-        const float v = x.data[i];
-        const float u = kSqrt2OverPi * (v + 0.044715f * v * v * v);
-        const float t = std::tanh(u);
-        const float sech2 = 1.0f - t * t;
-        const float du = kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v * v);
-        x.grad[i] += y.grad[i] * (0.5f * (1.0f + t) + 0.5f * v * sech2 * du);
+      for (int64_t c = 0; c < nchunks; ++c) {
+        const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
+        alignas(64) float tbuf[kChunk];
+        Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len), dy(y.grad + i0, len);
+        Eigen::Map<Eigen::ArrayXf> t(tbuf, len);
+        t = (kSqrt2OverPi * (v + 0.044715f * v.cube())).tanh();
+        Eigen::Map<Eigen::ArrayXf>(x.grad + i0, len) +=
+            dy * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t.square()) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v.square()));
       }
     } else {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)

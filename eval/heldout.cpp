@@ -25,8 +25,9 @@ HeldOut load_heldout(const train::Config& cfg, const data::Tokenizer& tok,
     throw EvalError("held-out split: the run has val_fraction 0, so there is no held-out text to evaluate on");
   HeldOut h;
   h.cache_dir = p.cache_dir;
-  h.description = "held-out split of " + (cfg.data.corpus.size() == 1 ? cfg.data.corpus[0] : std::string("the corpus")) +
-                  " (" + std::to_string(p.val_tokens.size()) + " tokens)";
+  h.description = "held-out split of " +
+                  (cfg.data.corpus.size() == 1 ? cfg.data.corpus[0] : std::string("the corpus")) + " (" +
+                  std::to_string(p.val_tokens.size()) + " tokens)";
   h.tokens = std::move(p.val_tokens);
   return h;
 }

@@ -10,9 +10,9 @@
 namespace nurture::eval {
 
 struct Metric {
-  std::string name;    // acc, acc_norm, perplexity, token_loss, bits_per_byte, ...
+  std::string name;  // acc, acc_norm, perplexity, token_loss, bits_per_byte, ...
   double value = 0;
-  double stderr_ = 0;  // standard error of `value`
+  double stderr_ = 0;         // standard error of `value`
   std::string stderr_method;  // "binomial" or "bootstrap"
   bool higher_is_better = true;
 };

@@ -8,6 +8,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <unsupported/Eigen/SpecialFunctions>
 
 #include "core/ops.h"
 
@@ -31,6 +32,25 @@ float alibi_slope(int h, int H) {
 
 int64_t length(const Segment& s) { return s.end - s.begin; }
 }  // namespace
+
+core::Tensor gelu_vectorized(core::Ctx& ctx, const core::Tensor& x, core::GeluKind kind) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f, kInvSqrt2 = 0.7071067811865476f;
+  constexpr int64_t kBlock = 4096;
+  const int64_t n = x.numel(), blocks = (n + kBlock - 1) / kBlock;
+  core::Tensor y = ctx.make(x.shape, false);
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t off = b * kBlock, m = std::min(kBlock, n - off);
+    Eigen::Map<const Eigen::ArrayXf> X(x.data + off, m);
+    Eigen::Map<Eigen::ArrayXf> Y(y.data + off, m);
+    if (kind == core::GeluKind::Tanh)
+      Y = 0.5f * X * (1.0f + (kSqrt2OverPi * (X + 0.044715f * X * X * X)).tanh());
+    else
+      Y = 0.5f * X * (1.0f + (X * kInvSqrt2).erf());
+  }
+  ctx.prec.act(y.data, n);
+  return y;
+}
 
 int64_t PackedBatch::add_sequence(const int32_t* tokens, int64_t n) {
   Segment s;
@@ -67,7 +87,8 @@ core::Tensor segment_attention(core::Ctx& ctx, const core::Tensor& qkv, const st
   const float scale = 1.0f / std::sqrt(float(hd));
   core::Tensor y = ctx.make(core::Shape{1, N, C}, false);
   int64_t max_len = 0;
-  for (const Segment& s : segments) max_len = std::max(max_len, length(s) + (s.parent >= 0 ? length(segments[s.parent]) : 0));
+  for (const Segment& s : segments)
+    max_len = std::max(max_len, length(s) + (s.parent >= 0 ? length(segments[s.parent]) : 0));
   // Per-thread scratch: the segment's keys and values gathered contiguously, and its scores.
   const int nthreads = omp_get_max_threads();
   const int64_t per_thread = 2 * max_len * hd + max_len * max_len;
@@ -194,7 +215,7 @@ core::Tensor PackedForward::operator()(core::Ctx& ctx, const PackedBatch& batch,
     h = core::layer_norm(ctx, x, P.tensor(bp.ln_2_w), ptr(ln2b));
     if (obs) obs->linear_input(l, model::LinearSite::fc, h);
     core::Tensor f = core::linear(ctx, h, P.tensor(bp.fc_w), ptr(fb));
-    f = core::gelu(ctx, f, cfg.gelu);
+    f = gelu_vectorized(ctx, f, cfg.gelu);
     if (obs) obs->linear_input(l, model::LinearSite::mlp_proj, f);
     core::Tensor m = core::linear(ctx, f, P.tensor(bp.mlp_proj_w), ptr(mpb));
     x = core::add(ctx, x, m);

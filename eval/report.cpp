@@ -16,6 +16,7 @@ std::string fmt(const char* f, double v) {
 std::string number(double v) {
   if (!std::isfinite(v)) return "nan";
   const double a = std::fabs(v);
+  if (a >= 1e6) return fmt("%.3g", v);
   if (a >= 1000) return fmt("%.1f", v);
   if (a >= 10) return fmt("%.2f", v);
   return fmt("%.4f", v);

@@ -15,9 +15,7 @@ namespace {
 
 constexpr size_t kMaxWarnings = 10;
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 double utf8_chars(const std::string& s) {
   double n = 0;
@@ -85,7 +83,8 @@ void prepare_items(PreparedTask& t, const LoadedTask& loaded, const data::Tokeni
     std::string why;
     for (size_t k = 0; k < x.requests.size(); ++k) {
       Request r = encode_pair(tok, x.requests[k].first, x.requests[k].second);
-      if (r.continuation.empty()) why = x.where + ": choice " + std::to_string(k) + " encodes to no tokens";
+      if (r.continuation.empty())
+        why = x.where + ": choice " + std::to_string(k) + " encodes to no tokens";
       else if (static_cast<int64_t>(r.continuation.size()) > seq_len)
         why = x.where + ": continuation of " + std::to_string(r.continuation.size()) +
               " tokens is longer than the model's seq_len " + std::to_string(seq_len);
@@ -135,7 +134,8 @@ PreparedSuite prepare_suite(const Suite& suite, const data::Tokenizer& tok, int 
     t.spec = spec;
     LoadedTask loaded;
     if (spec.source != TaskSource::file && !opt.heldout)
-      throw EvalError(spec.where + ": task '" + spec.name + "' reads the checkpoint's held-out split, which was not loaded");
+      throw EvalError(spec.where + ": task '" + spec.name +
+                      "' reads the checkpoint's held-out split, which was not loaded");
     try {
       if (spec.source == TaskSource::file) {
         t.source = spec.file.string();
@@ -155,8 +155,10 @@ PreparedSuite prepare_suite(const Suite& suite, const data::Tokenizer& tok, int 
       // File errors carry file:line already; say which task of which suite asked for the file.
       throw EvalError(std::string(e.what()) + " [task '" + spec.name + "', " + spec.where + "]");
     }
-    if (spec.kind == TaskKind::likelihood) prepare_likelihood(t, loaded, opt.heldout, tok, seq_len, opt.limit);
-    else prepare_items(t, loaded, tok, seq_len, opt.limit);
+    if (spec.kind == TaskKind::likelihood)
+      prepare_likelihood(t, loaded, opt.heldout, tok, seq_len, opt.limit);
+    else
+      prepare_items(t, loaded, tok, seq_len, opt.limit);
     if (t.items.empty() && t.skipped == 0 && opt.log) opt.log("warning: task '" + spec.name + "' has no items");
     out.tasks.push_back(std::move(t));
   }
@@ -176,7 +178,8 @@ std::vector<Metric> likelihood_metrics(const std::vector<PreparedItem>& items, c
   const double loss = ratio(false, ones), bpb = ratio(true, ones) / std::log(2.0);
   const double se_loss = bootstrap_stderr(n, [&](std::span<const uint32_t> w) { return ratio(false, w); });
   const double se_ppl = bootstrap_stderr(n, [&](std::span<const uint32_t> w) { return std::exp(ratio(false, w)); });
-  const double se_bpb = bootstrap_stderr(n, [&](std::span<const uint32_t> w) { return ratio(true, w) / std::log(2.0); });
+  const double se_bpb =
+      bootstrap_stderr(n, [&](std::span<const uint32_t> w) { return ratio(true, w) / std::log(2.0); });
   return {make("token_loss", loss, se_loss, "bootstrap", false),
           make("perplexity", std::exp(loss), se_ppl, "bootstrap", false),
           make("bits_per_byte", bpb, se_bpb, "bootstrap", false)};
@@ -197,8 +200,9 @@ std::vector<Metric> last_word_metrics(const std::vector<Score>& s) {
           make("perplexity", ppl(ones), bootstrap_stderr(n, ppl), "bootstrap", false)};
 }
 
-std::vector<Metric> choice_metrics(const std::vector<PreparedItem>& items, const std::vector<std::vector<Score>>& scores,
-                                   bool partial, std::vector<double>* correct) {
+std::vector<Metric> choice_metrics(const std::vector<PreparedItem>& items,
+                                   const std::vector<std::vector<Score>>& scores, bool partial,
+                                   std::vector<double>* correct) {
   const int64_t n = static_cast<int64_t>(items.size());
   auto argmax = [](const std::vector<double>& v) {  // numpy: the first maximum wins
     return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
@@ -229,7 +233,13 @@ std::vector<Metric> choice_metrics(const std::vector<PreparedItem>& items, const
 }
 
 TaskResult run_task(model::GPT& gpt, const PreparedTask& task, const EvalOptions& opt) {
+  Scorer scorer(gpt, opt.score);
+  return run_task(scorer, task);
+}
+
+TaskResult run_task(Scorer& scorer, const PreparedTask& task) {
   const double t0 = now_s();
+  const int64_t fed0 = scorer.tokens_fed();
   TaskResult r;
   r.name = task.spec.name;
   r.kind = task.spec.kind;
@@ -237,7 +247,6 @@ TaskResult run_task(model::GPT& gpt, const PreparedTask& task, const EvalOptions
   r.skipped = task.skipped;
   r.warnings = task.warnings;
   r.items = static_cast<int64_t>(task.items.size());
-  Scorer scorer(gpt, opt.score);
   if (task.spec.kind != TaskKind::multiple_choice) {
     std::vector<Request> reqs;
     for (const PreparedItem& it : task.items) reqs.push_back(it.requests[0]);
@@ -271,7 +280,7 @@ TaskResult run_task(model::GPT& gpt, const PreparedTask& task, const EvalOptions
       r.truncated += std::any_of(item.begin(), item.end(), [](const Score& x) { return x.truncated; });
     r.metrics = choice_metrics(task.items, scores, !task.spec.mc.blank.empty(), &r.per_item);
   }
-  r.tokens = scorer.tokens_fed();
+  r.tokens = scorer.tokens_fed() - fed0;
   r.seconds = now_s() - t0;
   return r;
 }
@@ -282,9 +291,10 @@ SuiteResult run_suite(model::GPT& gpt, const PreparedSuite& suite, const EvalOpt
   if (suite.seq_len != gpt.config().seq_len)
     throw std::invalid_argument("run_suite: the suite was prepared for seq_len " + std::to_string(suite.seq_len) +
                                 ", the model has " + std::to_string(gpt.config().seq_len));
+  Scorer scorer(gpt, opt.score);  // one arena for the whole suite
   for (const PreparedTask& t : suite.tasks) {
     if (opt.log) opt.log("evaluating " + t.spec.name + " (" + std::to_string(t.items.size()) + " items)");
-    TaskResult r = run_task(gpt, t, opt);
+    TaskResult r = run_task(scorer, t);
     out.tokens += r.tokens;
     out.seconds += r.seconds;
     out.tasks.push_back(std::move(r));

@@ -31,10 +31,10 @@ struct EvalOptions {
 // windows) and what the metrics need.
 struct PreparedItem {
   std::vector<Request> requests;
-  int label = 0;                   // multiple choice: the correct request
-  std::vector<double> chars;       // multiple choice: choice lengths in characters (acc_norm)
-  std::vector<double> bytes;       // multiple choice: choice lengths in UTF-8 bytes (acc_bytes)
-  uint64_t target_bytes = 0;       // likelihood: bytes of the tokens this window predicts
+  int label = 0;              // multiple choice: the correct request
+  std::vector<double> chars;  // multiple choice: choice lengths in characters (acc_norm)
+  std::vector<double> bytes;  // multiple choice: choice lengths in UTF-8 bytes (acc_bytes)
+  uint64_t target_bytes = 0;  // likelihood: bytes of the tokens this window predicts
 };
 
 struct PreparedTask {
@@ -85,8 +85,9 @@ SuiteResult run_suite(model::GPT& gpt, const PreparedSuite& suite, const EvalOpt
 // prepare_suite + run_suite.
 SuiteResult run_suite(model::GPT& gpt, const data::Tokenizer& tok, const Suite& suite, const EvalOptions& opt = {});
 
-// Scores one prepared task.
+// Scores one prepared task (with a fresh Scorer, or reusing one and its activation memory).
 TaskResult run_task(model::GPT& gpt, const PreparedTask& task, const EvalOptions& opt = {});
+TaskResult run_task(Scorer& scorer, const PreparedTask& task);
 
 // The metrics, from the scores (exposed for tests and for re-aggregation):
 // - likelihood (lm-eval loglikelihood_rolling): token_loss = -Σll/Σtokens, perplexity =

@@ -18,8 +18,8 @@ bool Scorer::scorable(const Request& r) const {
 void Scorer::add_plain(const Request& r, int64_t slot, std::vector<Score>& scores) {
   if (!scorable(r))
     throw std::invalid_argument("unscorable request: context " + std::to_string(r.context.size()) +
-                                " tokens, continuation " + std::to_string(r.continuation.size()) +
-                                " tokens, seq_len " + std::to_string(gpt_.config().seq_len));
+                                " tokens, continuation " + std::to_string(r.continuation.size()) + " tokens, seq_len " +
+                                std::to_string(gpt_.config().seq_len));
   const int64_t L = gpt_.config().seq_len;
   const int64_t nc = static_cast<int64_t>(r.context.size()), nk = static_cast<int64_t>(r.continuation.size());
   // input = (ctx + cont)[-(L+1):][:-1]
@@ -33,8 +33,7 @@ void Scorer::add_plain(const Request& r, int64_t slot, std::vector<Score>& score
   scores[slot].truncated = start > 0;
   const int64_t seg = batch_.add_sequence(input.data(), n_in);
   const int64_t b = batch_.segments[seg].begin;
-  for (int64_t j = 0; j < nk; ++j)
-    targets_.push_back({batch_.want(b + n_in - nk + j), r.continuation[j], slot});
+  for (int64_t j = 0; j < nk; ++j) targets_.push_back({batch_.want(b + n_in - nk + j), r.continuation[j], slot});
 }
 
 void Scorer::flush(std::vector<Score>& scores) {
@@ -120,8 +119,7 @@ std::vector<std::vector<Score>> Scorer::score_shared(std::span<const SharedReque
   }
   flush(scores);
   std::vector<std::vector<Score>> out(groups.size());
-  for (size_t g = 0; g < groups.size(); ++g)
-    out[g].assign(scores.begin() + first[g], scores.begin() + first[g + 1]);
+  for (size_t g = 0; g < groups.size(); ++g) out[g].assign(scores.begin() + first[g], scores.begin() + first[g + 1]);
   return out;
 }
 

@@ -33,9 +33,9 @@ struct Score {
 };
 
 struct ScoreOptions {
-  core::OpPrecision prec{};                   // the precision policy the ops run under; default fp32
+  core::OpPrecision prec{};                    // the precision policy the ops run under; default fp32
   model::ForwardObserver* observer = nullptr;  // e.g. fake quantization of linear inputs
-  int64_t batch_tokens = 4096;                // tokens per packed forward (a soft cap)
+  int64_t batch_tokens = 4096;                 // tokens per packed forward (a soft cap)
 };
 
 // Continuations that share one context (the choices of a multiple-choice item).

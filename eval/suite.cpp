@@ -88,12 +88,12 @@ class Reader {
   std::string source_;
 };
 
-const std::vector<std::string> kTaskKeys = {
-    "name",  "kind",  "source",     "format",     "file",      "labels",           "text",       "documents",
-    "context", "choices", "label",  "label_map",  "label_base", "target_delimiter", "blank",      "preprocess",
-    "offset", "limit", "max_tokens", "generator"};
-const std::vector<std::string> kGeneratorKeys = {"seed", "items", "words", "min_target_chars", "context_sentences",
-                                                 "choices"};
+const std::vector<std::string> kTaskKeys = {"name",       "kind",      "source",     "format",           "file",
+                                            "labels",     "text",      "documents",  "context",          "choices",
+                                            "label",      "label_map", "label_base", "target_delimiter", "blank",
+                                            "preprocess", "offset",    "limit",      "max_tokens",       "generator"};
+const std::vector<std::string> kGeneratorKeys = {"seed",    "items", "words", "min_target_chars", "context_sentences",
+                                                 "choices", "style"};
 
 // Formats that are presets of the generic JSONL multiple-choice reader.
 void apply_preset(const std::string& format, ChoiceFormat& mc) {
@@ -126,21 +126,30 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
     R.fail(n["name"], "task name '" + t.name + "' must be non-empty and use only letters, digits, '_', '.', '-'");
   if (!n["kind"]) R.fail(n, who + "missing 'kind' (likelihood, last_word or multiple_choice)");
   const std::string kind = R.str(n["kind"], "kind");
-  if (kind == "likelihood") t.kind = TaskKind::likelihood;
-  else if (kind == "last_word") t.kind = TaskKind::last_word;
-  else if (kind == "multiple_choice") t.kind = TaskKind::multiple_choice;
-  else R.fail(n["kind"], who + "unknown kind '" + kind + "' (likelihood, last_word, multiple_choice)");
+  if (kind == "likelihood")
+    t.kind = TaskKind::likelihood;
+  else if (kind == "last_word")
+    t.kind = TaskKind::last_word;
+  else if (kind == "multiple_choice")
+    t.kind = TaskKind::multiple_choice;
+  else
+    R.fail(n["kind"], who + "unknown kind '" + kind + "' (likelihood, last_word, multiple_choice)");
 
   // Source: explicit, or a file when 'file' is given.
   if (n["source"]) {
     const std::string s = R.str(n["source"], "source");
-    if (s == "file") t.source = TaskSource::file;
-    else if (s == "heldout") t.source = TaskSource::heldout;
-    else if (s == "generated") t.source = TaskSource::generated;
-    else R.fail(n["source"], who + "unknown source '" + s + "' (file, heldout, generated)");
+    if (s == "file")
+      t.source = TaskSource::file;
+    else if (s == "heldout")
+      t.source = TaskSource::heldout;
+    else if (s == "generated")
+      t.source = TaskSource::generated;
+    else
+      R.fail(n["source"], who + "unknown source '" + s + "' (file, heldout, generated)");
   }
   if (t.source == TaskSource::heldout && t.kind != TaskKind::likelihood)
-    R.fail(n["source"], who + "source 'heldout' is for likelihood tasks; last_word and multiple_choice use 'generated'");
+    R.fail(n["source"],
+           who + "source 'heldout' is for likelihood tasks; last_word and multiple_choice use 'generated'");
   if (t.source == TaskSource::generated && t.kind == TaskKind::likelihood)
     R.fail(n["source"], who + "likelihood tasks read 'heldout' or a file, not 'generated'");
   if (t.source == TaskSource::file) {
@@ -153,14 +162,14 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
   if (t.source != TaskSource::file)
     for (const char* k : {"format", "labels", "text", "documents", "context", "choices", "label", "label_map",
                           "label_base", "target_delimiter", "blank", "preprocess"})
-      if (n[k]) R.fail(n[k], who + "'" + k + "' describes a task file; source '" + name(t.source) + "' has a fixed format");
+      if (n[k])
+        R.fail(n[k], who + "'" + k + "' describes a task file; source '" + name(t.source) + "' has a fixed format");
 
   // Format, checked against the kind; presets first so explicit keys override them.
-  const std::vector<std::string> formats = t.kind == TaskKind::likelihood ? std::vector<std::string>{"text", "jsonl"}
-                                           : t.kind == TaskKind::last_word
-                                               ? std::vector<std::string>{"lambada", "jsonl"}
-                                               : std::vector<std::string>{"jsonl", "piqa", "copa", "hellaswag",
-                                                                          "winogrande"};
+  const std::vector<std::string> formats =
+      t.kind == TaskKind::likelihood  ? std::vector<std::string>{"text", "jsonl"}
+      : t.kind == TaskKind::last_word ? std::vector<std::string>{"lambada", "jsonl"}
+                                      : std::vector<std::string>{"jsonl", "piqa", "copa", "hellaswag", "winogrande"};
   t.format = formats.front();
   if (n["format"]) {
     t.format = R.str(n["format"], "format");
@@ -233,10 +242,19 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
     if (g["seed"]) G.seed = static_cast<uint64_t>(R.integer(g["seed"], "seed", 0));
     if (g["items"]) G.items = R.integer(g["items"], "items", 1);
     if (g["words"]) G.words = static_cast<int>(R.integer(g["words"], "words", 4));
-    if (g["min_target_chars"]) G.min_target_chars = static_cast<int>(R.integer(g["min_target_chars"], "min_target_chars", 1));
+    if (g["min_target_chars"])
+      G.min_target_chars = static_cast<int>(R.integer(g["min_target_chars"], "min_target_chars", 1));
     if (g["context_sentences"])
       G.context_sentences = static_cast<int>(R.integer(g["context_sentences"], "context_sentences", 1));
     if (g["choices"]) G.choices = static_cast<int>(R.integer(g["choices"], "choices", 2));
+    if (g["style"]) {
+      G.style = R.str(g["style"], "style");
+      if (G.style != "story" && G.style != "completion")
+        R.fail(g["style"], who + "generator 'style' must be story or completion");
+      if (t.kind != TaskKind::multiple_choice) R.fail(g["style"], who + "generator 'style' is for multiple_choice");
+    }
+    // Story-cloze contexts keep their own trailing separator; completions continue after a space.
+    if (t.kind == TaskKind::multiple_choice) t.mc.target_delimiter = G.style == "story" ? "" : " ";
   }
   return t;
 }
@@ -270,8 +288,10 @@ Suite load_suite(const std::string& name_or_path) {
     const bool bare = name_or_path.find('/') == std::string::npos && fs::path(name_or_path).extension().empty();
     const fs::path local = fs::path("eval/suites") / (name_or_path + ".yaml");
     const fs::path shipped = shipped_suites_dir() / (name_or_path + ".yaml");
-    if (bare && fs::is_regular_file(local, ec)) path = local;
-    else if (bare && fs::is_regular_file(shipped, ec)) path = shipped;
+    if (bare && fs::is_regular_file(local, ec))
+      path = local;
+    else if (bare && fs::is_regular_file(shipped, ec))
+      path = shipped;
     else
       throw EvalError(name_or_path + ": no such suite file (give a YAML path, or a shipped suite name such as " +
                       "'default' or 'paper' from " + shipped_suites_dir().string() + ")");

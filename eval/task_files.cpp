@@ -82,7 +82,8 @@ int resolve_label(const std::string& text, const ChoiceFormat& f, size_t n_choic
   int idx = -1;
   if (!f.label_map.empty()) {
     auto it = f.label_map.find(text);
-    if (it == f.label_map.end()) throw EvalError(where + ": field '" + name + "': label '" + text + "' is not in label_map");
+    if (it == f.label_map.end())
+      throw EvalError(where + ": field '" + name + "': label '" + text + "' is not in label_map");
     idx = it->second;
   } else {
     size_t used = 0;
@@ -93,12 +94,14 @@ int resolve_label(const std::string& text, const ChoiceFormat& f, size_t n_choic
       used = 0;
     }
     if (used == 0 || used != text.size())
-      throw EvalError(where + ": field '" + name + "': label '" + text + "' is not an integer (set label_map for text labels)");
+      throw EvalError(where + ": field '" + name + "': label '" + text +
+                      "' is not an integer (set label_map for text labels)");
     idx = static_cast<int>(v) - f.label_base;
   }
   if (idx < 0 || idx >= static_cast<int>(n_choices))
     throw EvalError(where + ": field '" + name + "': label " + text + " is out of range for " +
-                    std::to_string(n_choices) + " choices" + (f.label_base ? " (label_base " + std::to_string(f.label_base) + ")" : ""));
+                    std::to_string(n_choices) + " choices" +
+                    (f.label_base ? " (label_base " + std::to_string(f.label_base) + ")" : ""));
   return idx;
 }
 
@@ -145,7 +148,8 @@ LoadedTask load_multiple_choice(const TaskSpec& spec) {
     } else {
       const json& v = field(l, f.choices_field);
       if (!v.is_array())
-        throw EvalError(l.where + ": field '" + f.choices_field + "': expected a list of strings, got " + v.type_name());
+        throw EvalError(l.where + ": field '" + f.choices_field + "': expected a list of strings, got " +
+                        v.type_name());
       for (size_t k = 0; k < v.size(); ++k) {
         if (!v[k].is_string())
           throw EvalError(l.where + ": field '" + f.choices_field + "': choice " + std::to_string(k) +
@@ -160,9 +164,11 @@ LoadedTask load_multiple_choice(const TaskSpec& spec) {
       ctx = hellaswag_preprocess(ctx);
       for (auto& c : choices) c = hellaswag_preprocess(c);
     }
-    if (!labels.empty()) it.label = resolve_label(labels[i].first, f, choices.size(), labels[i].second, "label");
-    else it.label = resolve_label(label_text(field(l, f.label_field), l.where, f.label_field), f, choices.size(),
-                                  l.where, f.label_field);
+    if (!labels.empty())
+      it.label = resolve_label(labels[i].first, f, choices.size(), labels[i].second, "label");
+    else
+      it.label = resolve_label(label_text(field(l, f.label_field), l.where, f.label_field), f, choices.size(), l.where,
+                               f.label_field);
     for (size_t k = 0; k < choices.size(); ++k)
       if (blank(choices[k]) && it.skip.empty()) it.skip = l.where + ": choice " + std::to_string(k) + " is empty";
     if (!f.blank.empty()) {
@@ -225,14 +231,16 @@ LoadedTask load_copa(const TaskSpec& spec) {
 
 LoadedTask load_last_word(const TaskSpec& spec) {
   LoadedTask out;
-  for (const JsonLine& l : read_jsonl(spec.file)) out.items.push_back(lambada_item(string_field(l, spec.text_field), l.where));
+  for (const JsonLine& l : read_jsonl(spec.file))
+    out.items.push_back(lambada_item(string_field(l, spec.text_field), l.where));
   return out;
 }
 
 LoadedTask load_likelihood(const TaskSpec& spec) {
   LoadedTask out;
   if (spec.format == "jsonl") {
-    for (const JsonLine& l : read_jsonl(spec.file)) out.documents.push_back({string_field(l, spec.text_field), l.where});
+    for (const JsonLine& l : read_jsonl(spec.file))
+      out.documents.push_back({string_field(l, spec.text_field), l.where});
     return out;
   }
   const std::string text = read_all(spec.file, "text file");
@@ -283,8 +291,10 @@ TextItem lambada_item(const std::string& text, const std::string& where) {
   const size_t sp = text.rfind(' ');
   const std::string ctx = sp == std::string::npos ? "" : text.substr(0, sp);
   const std::string word = sp == std::string::npos ? text : text.substr(sp + 1);
-  if (blank(text)) it.skip = where + ": empty text";
-  else if (word.empty()) it.skip = where + ": text ends with a space, so there is no last word";
+  if (blank(text))
+    it.skip = where + ": empty text";
+  else if (word.empty())
+    it.skip = where + ": text ends with a space, so there is no last word";
   it.requests.emplace_back(ctx, " " + word);
   return it;
 }

@@ -38,20 +38,22 @@ struct ChoiceFormat {
 // Settings of the generated in-domain tasks (eval/generate_tasks.h). Part of the cache key.
 struct GeneratorSpec {
   uint64_t seed = 1234;
-  int64_t items = 400;        // at most this many items (fewer if the held-out text is short)
-  int words = 48;             // last_word: words per passage, target included
-  int min_target_chars = 3;   // last_word: shortest target word
-  int context_sentences = 4;  // multiple_choice: sentences of context before the ending
-  int choices = 4;            // multiple_choice: true ending + (choices - 1) distractors
+  int64_t items = 400;          // at most this many items (fewer if the held-out text is short)
+  int words = 48;               // last_word: words per passage, target included
+  int min_target_chars = 3;     // last_word: shortest target word
+  int context_sentences = 4;    // multiple_choice: whole sentences of context before the ending
+  int choices = 4;              // multiple_choice: true ending + (choices - 1) distractors
+  std::string style = "story";  // multiple_choice: "story" (next sentence) or "completion" (rest of a sentence)
 };
 
 struct TaskSpec {
   std::string name;
   TaskKind kind = TaskKind::likelihood;
   TaskSource source = TaskSource::file;
-  std::string format;  // likelihood: text|jsonl; last_word: lambada|jsonl; multiple_choice: jsonl|piqa|copa|hellaswag|winogrande
-  std::filesystem::path file;    // resolved against the suite file's directory
-  std::filesystem::path labels;  // piqa: one label per line, lined up with `file`
+  std::string format;               // likelihood: text|jsonl; last_word: lambada|jsonl; multiple_choice:
+                                    // jsonl|piqa|copa|hellaswag|winogrande
+  std::filesystem::path file;       // resolved against the suite file's directory
+  std::filesystem::path labels;     // piqa: one label per line, lined up with `file`
   std::string text_field = "text";  // jsonl likelihood/last_word: the field holding the text
   std::string documents = "file";   // text likelihood: file | lines | paragraphs
   ChoiceFormat mc;

@@ -40,8 +40,10 @@ std::string apply_filter(const std::string& f, std::string v) {
 std::vector<std::string> split_bar(const std::string& s) {
   std::vector<std::string> out(1);
   for (char c : s) {
-    if (c == '|') out.emplace_back();
-    else out.back() += c;
+    if (c == '|')
+      out.emplace_back();
+    else
+      out.back() += c;
   }
   return out;
 }
@@ -93,7 +95,8 @@ std::string py_capitalize(const std::string& s) {
 }
 
 std::string check_template(const std::string& tmpl) {
-  return walk(tmpl, [](const std::string&) {}, [](const std::vector<std::string>&) {});
+  return walk(
+      tmpl, [](const std::string&) {}, [](const std::vector<std::string>&) {});
 }
 
 std::string render_template(const std::string& tmpl, const nlohmann::json& obj, const std::string& where) {
@@ -105,9 +108,12 @@ std::string render_template(const std::string& tmpl, const nlohmann::json& obj, 
         auto it = obj.find(f);
         if (it == obj.end()) throw EvalError(where + ": field '" + f + "': missing");
         std::string v;
-        if (it->is_string()) v = it->get<std::string>();
-        else if (it->is_number()) v = it->dump();
-        else throw EvalError(where + ": field '" + f + "': expected a string, got " + std::string(it->type_name()));
+        if (it->is_string())
+          v = it->get<std::string>();
+        else if (it->is_number())
+          v = it->dump();
+        else
+          throw EvalError(where + ": field '" + f + "': expected a string, got " + std::string(it->type_name()));
         for (size_t k = 1; k < parts.size(); ++k) v = apply_filter(parts[k], v);
         out += v;
       });

@@ -4,6 +4,7 @@
 // see the same machine load; medians over rounds are reported as one JSON line.
 //
 //   build/eval/bench_eval [--rounds 5] [--threads N] [--vocab 4096 --d 256 --layers 6 --heads 8 --seq 256 --batch 16]
+//   build/eval/bench_eval --profile likelihood|multiple_choice|last_word|train   (one workload, for perf)
 //
 // Workloads (tokens = tokens run through the model):
 //   likelihood       rolling windows over a random stream, batch_tokens = batch·seq
@@ -45,17 +46,28 @@ std::vector<int32_t> random_tokens(int64_t n, int V, core::SeqRng& r) {
 
 int main(int argc, char** argv) {
   int V = 4096, d = 256, L = 6, H = 8, T = 256, B = 16, rounds = 5, threads = 0;
+  std::string only;  // --profile WORKLOAD: run just that workload, `rounds` times (for perf)
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const int v = std::atoi(argv[i + 1]);
-    if (a == "--vocab") V = v;
-    else if (a == "--d") d = v;
-    else if (a == "--layers") L = v;
-    else if (a == "--heads") H = v;
-    else if (a == "--seq") T = v;
-    else if (a == "--batch") B = v;
-    else if (a == "--rounds") rounds = v;
-    else if (a == "--threads") threads = v;
+    if (a == "--profile")
+      only = argv[i + 1];
+    else if (a == "--vocab")
+      V = v;
+    else if (a == "--d")
+      d = v;
+    else if (a == "--layers")
+      L = v;
+    else if (a == "--heads")
+      H = v;
+    else if (a == "--seq")
+      T = v;
+    else if (a == "--batch")
+      B = v;
+    else if (a == "--rounds")
+      rounds = v;
+    else if (a == "--threads")
+      threads = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -107,35 +119,60 @@ int main(int argc, char** argv) {
   }
   std::vector<eval::Request> lw;
   for (int i = 0; i < 300; ++i)
-    lw.push_back({random_tokens(180 + int64_t(rng.below(T - 190)), V, rng), random_tokens(1 + int64_t(rng.below(3)), V, rng)});
+    lw.push_back(
+        {random_tokens(180 + int64_t(rng.below(T - 190)), V, rng), random_tokens(1 + int64_t(rng.below(3)), V, rng)});
 
   eval::ScoreOptions so;
   so.batch_tokens = step_tokens;
+  if (!only.empty()) {
+    for (int r = 0; r < rounds; ++r) {
+      eval::Scorer s(gpt, so);
+      const auto t0 = Clock::now();
+      if (only == "likelihood")
+        s.score(windows);
+      else if (only == "multiple_choice")
+        s.score_shared(mc);
+      else if (only == "last_word")
+        s.score(lw);
+      else if (only == "train") {
+        std::fprintf(stderr, "train %.0f tokens/s\n", train_step());
+        continue;
+      } else {
+        std::fprintf(stderr, "--profile takes likelihood, multiple_choice, last_word or train\n");
+        return 2;
+      }
+      std::fprintf(stderr, "%s %.0f tokens/s\n", only.c_str(), double(s.tokens_fed()) / secs(t0));
+    }
+    return 0;
+  }
   std::vector<double> train_tps, ll_tps, mc_tps, mc_logical_tps, lw_tps;
+  // Like the trainer's arenas, the scorer's activation memory is reused from one pass to the next.
+  eval::Scorer scorer(gpt, so);
   for (int w = 0; w < 2; ++w) train_step();  // warm-up
+  scorer.score(windows);
   for (int r = 0; r < rounds; ++r) {
     std::vector<double> t;
     for (int k = 0; k < 3; ++k) t.push_back(train_step());
     train_tps.push_back(median(t));
     {
-      eval::Scorer s(gpt, so);
+      const int64_t f0 = scorer.tokens_fed();
       const auto t0 = Clock::now();
-      s.score(windows);
-      ll_tps.push_back(double(s.tokens_fed()) / secs(t0));
+      scorer.score(windows);
+      ll_tps.push_back(double(scorer.tokens_fed() - f0) / secs(t0));
     }
     {
-      eval::Scorer s(gpt, so);
+      const int64_t f0 = scorer.tokens_fed();
       const auto t0 = Clock::now();
-      s.score_shared(mc);
+      scorer.score_shared(mc);
       const double dt = secs(t0);
-      mc_tps.push_back(double(s.tokens_fed()) / dt);
+      mc_tps.push_back(double(scorer.tokens_fed() - f0) / dt);
       mc_logical_tps.push_back(double(mc_logical) / dt);
     }
     {
-      eval::Scorer s(gpt, so);
+      const int64_t f0 = scorer.tokens_fed();
       const auto t0 = Clock::now();
-      s.score(lw);
-      lw_tps.push_back(double(s.tokens_fed()) / secs(t0));
+      scorer.score(lw);
+      lw_tps.push_back(double(scorer.tokens_fed() - f0) / secs(t0));
     }
     std::fprintf(stderr, "round %d: train %.0f  likelihood %.0f  mc %.0f (logical %.0f)  last_word %.0f tokens/s\n",
                  r + 1, train_tps.back(), ll_tps.back(), mc_tps.back(), mc_logical_tps.back(), lw_tps.back());

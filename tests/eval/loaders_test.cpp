@@ -60,9 +60,10 @@ TEST(Loaders, BrokenJsonLineNamesFileAndLine) {
   const std::string e = error_of([] { load("{name: l, kind: last_word, file: lambada_broken.jsonl}"); });
   EXPECT_NE(e.find("lambada_broken.jsonl:2: invalid JSON"), std::string::npos) << e;
   EXPECT_TRUE(one_line(e));
-  const std::string w =
-      error_of([] { load("{name: l, kind: last_word, format: jsonl, text: passage, file: lambada_wrong_type.jsonl}"); });
-  EXPECT_NE(w.find("lambada_wrong_type.jsonl:2: field 'passage': expected a string, got number"), std::string::npos) << w;
+  const std::string w = error_of(
+      [] { load("{name: l, kind: last_word, format: jsonl, text: passage, file: lambada_wrong_type.jsonl}"); });
+  EXPECT_NE(w.find("lambada_wrong_type.jsonl:2: field 'passage': expected a string, got number"), std::string::npos)
+      << w;
 }
 
 TEST(Loaders, PiqaWithLabelsFile) {
@@ -100,7 +101,8 @@ TEST(Loaders, CopaFollowsLmEvalWithOneSpace) {
   // SuperGLUE field names work too.
   EXPECT_EQ(t.items[2].requests[1].second, " water flowed from the spout.");
   EXPECT_EQ(t.items[2].label, 1);
-  const std::string e = error_of([] { load("{name: c, kind: multiple_choice, format: copa, file: copa_broken.jsonl}"); });
+  const std::string e =
+      error_of([] { load("{name: c, kind: multiple_choice, format: copa, file: copa_broken.jsonl}"); });
   EXPECT_NE(e.find("copa_broken.jsonl:2: field 'asks_for': expected \"cause\" or \"effect\", got \"why\""),
             std::string::npos)
       << e;
@@ -128,16 +130,16 @@ TEST(Loaders, BrokenMultipleChoiceLinesNameTheField) {
   e = error_of([] { load("{name: g, kind: multiple_choice, file: mc_missing_field.jsonl}"); });
   EXPECT_NE(e.find("mc_missing_field.jsonl:2: field 'choices': missing"), std::string::npos) << e;
   e = error_of([] { load("{name: g, kind: multiple_choice, file: mc_wrong_type.jsonl}"); });
-  EXPECT_NE(e.find("mc_wrong_type.jsonl:1: field 'choices': expected a list of strings, got string"),
-            std::string::npos)
+  EXPECT_NE(e.find("mc_wrong_type.jsonl:1: field 'choices': expected a list of strings, got string"), std::string::npos)
       << e;
   e = error_of([] { load("{name: g, kind: multiple_choice, file: mc_not_object.jsonl}"); });
   EXPECT_NE(e.find("mc_not_object.jsonl:2: expected a JSON object, got array"), std::string::npos) << e;
   e = error_of([] { load("{name: g, kind: multiple_choice, file: mc_letters.jsonl, context: '{question}'}"); });
   EXPECT_NE(e.find("mc_letters.jsonl:1: field 'choices': missing"), std::string::npos) << e;
   e = error_of([] {
-    load("{name: g, kind: multiple_choice, file: mc_letters.jsonl, context: '{question}', choices: options, "
-         "label: answer}");
+    load(
+        "{name: g, kind: multiple_choice, file: mc_letters.jsonl, context: '{question}', choices: options, "
+        "label: answer}");
   });
   EXPECT_NE(e.find("mc_letters.jsonl:1: field 'answer': label 'A' is not an integer"), std::string::npos) << e;
   e = error_of([] { load("{name: g, kind: multiple_choice, file: no_such_file.jsonl}"); });
@@ -195,11 +197,15 @@ TEST(Templates, FiltersAndErrors) {
 
 TEST(Suites, ErrorsCarryFileAndLine) {
   auto parse = [](const std::string& y) { return eval::parse_suite(y, "s.yaml", kFixtures); };
-  auto e = error_of([&] { parse("tasks:\n  - name: a\n    kind: likelihood\n    source: heldout\n    colour: red\n"); });
+  auto e =
+      error_of([&] { parse("tasks:\n  - name: a\n    kind: likelihood\n    source: heldout\n    colour: red\n"); });
   EXPECT_EQ(e.rfind("s.yaml:5: unknown key 'colour' in a task", 0), 0u) << e;
   e = error_of([&] { parse("tasks:\n  - {name: a, kind: guessing, source: heldout}\n"); });
   EXPECT_EQ(e.rfind("s.yaml:2: task 'a': unknown kind 'guessing'", 0), 0u) << e;
-  e = error_of([&] { parse("tasks:\n  - {name: a, kind: likelihood, source: heldout}\n  - {name: a, kind: likelihood, source: heldout}\n"); });
+  e = error_of([&] {
+    parse(
+        "tasks:\n  - {name: a, kind: likelihood, source: heldout}\n  - {name: a, kind: likelihood, source: heldout}\n");
+  });
   EXPECT_EQ(e, "s.yaml:3: duplicate task name 'a'");
   e = error_of([&] { parse("tasks:\n  - {name: a, kind: last_word, format: piqa, file: x.jsonl}\n"); });
   EXPECT_NE(e.find("format 'piqa' does not fit kind last_word"), std::string::npos) << e;
@@ -211,6 +217,9 @@ TEST(Suites, ErrorsCarryFileAndLine) {
   EXPECT_NE(e.find("context template: unclosed '{'"), std::string::npos) << e;
   e = error_of([&] { parse("tasks:\n  - {name: a, kind: multiple_choice, source: generated, context: x}\n"); });
   EXPECT_NE(e.find("'context' describes a task file"), std::string::npos) << e;
+  e = error_of(
+      [&] { parse("tasks:\n  - {name: a, kind: multiple_choice, source: generated, generator: {style: fancy}}\n"); });
+  EXPECT_NE(e.find("generator 'style' must be story or completion"), std::string::npos) << e;
   e = error_of([&] { parse("tasks: []\n"); });
   EXPECT_NE(e.find("'tasks' must be a non-empty list"), std::string::npos) << e;
   EXPECT_THROW(parse("tasks: [\n"), train::ConfigError);  // YAML syntax: train's one-line error

@@ -31,8 +31,7 @@ TEST(Metrics, AccAndAccNormOnAThreeItemTask) {
   // item 1: raw ll picks choice 0 (wrong); per char -2 vs -0.3 picks 1 → acc ✗, acc_norm ✓
   // item 2: raw ll picks choice 0 (correct); per char picks choice 2   → acc ✓, acc_norm ✗
   const std::vector<eval::PreparedItem> items = {item(1, {1, 10}), item(1, {2, 20}), item(0, {1, 4, 30})};
-  const std::vector<std::vector<eval::Score>> scores = {
-      {ll(-5), ll(-3)}, {ll(-4), ll(-6)}, {ll(-1), ll(-2), ll(-9)}};
+  const std::vector<std::vector<eval::Score>> scores = {{ll(-5), ll(-3)}, {ll(-4), ll(-6)}, {ll(-1), ll(-2), ll(-9)}};
   std::vector<double> correct;
   const auto m = eval::choice_metrics(items, scores, false, &correct);
   ASSERT_EQ(m.size(), 3u);
@@ -66,9 +65,9 @@ TEST(Metrics, LikelihoodRatiosAndBootstrap) {
   items[0].target_bytes = 40, items[1].target_bytes = 40, items[2].target_bytes = 20;
   const std::vector<eval::Score> s = {ll(-20, 10), ll(-24, 10), ll(-6, 5)};
   const auto m = eval::likelihood_metrics(items, s);
-  EXPECT_DOUBLE_EQ(m[0].value, 50.0 / 25.0);                         // token_loss = -Σll/Σtokens
-  EXPECT_DOUBLE_EQ(m[1].value, std::exp(2.0));                       // perplexity
-  EXPECT_DOUBLE_EQ(m[2].value, 50.0 / 100.0 / std::log(2.0));        // bits_per_byte = -Σll/Σbytes/ln2
+  EXPECT_DOUBLE_EQ(m[0].value, 50.0 / 25.0);                   // token_loss = -Σll/Σtokens
+  EXPECT_DOUBLE_EQ(m[1].value, std::exp(2.0));                 // perplexity
+  EXPECT_DOUBLE_EQ(m[2].value, 50.0 / 100.0 / std::log(2.0));  // bits_per_byte = -Σll/Σbytes/ln2
   EXPECT_GT(m[0].stderr_, 0);
   EXPECT_EQ(m[0].stderr_, eval::likelihood_metrics(items, s)[0].stderr_);  // fixed bootstrap seed
 }

@@ -72,8 +72,7 @@ std::vector<eval::Request> random_requests(model::GPT& gpt, int n, uint64_t seed
     const int nc = 1 + int(r.below(L + 6));  // some contexts longer than L: left-truncated
     const int nk = 1 + int(r.below(6));
     eval::Request q{random_tokens(nc, V, r), random_tokens(nk, V, r)};
-    if (i % 3 == 0)
-      q.continuation = model::generate(gpt, q.context, {.max_new_tokens = nk, .temperature = 0});
+    if (i % 3 == 0) q.continuation = model::generate(gpt, q.context, {.max_new_tokens = nk, .temperature = 0});
     out.push_back(q);
   }
   out.push_back({random_tokens(3, V, r), random_tokens(L, V, r)});  // continuation fills the window
@@ -136,6 +135,36 @@ INSTANTIATE_TEST_SUITE_P(Pos, ScorerByPos,
                                            std::make_tuple(model::PosEmbedding::sinusoidal, true),
                                            std::make_tuple(model::PosEmbedding::alibi, true),
                                            std::make_tuple(model::PosEmbedding::learned, false)));
+
+TEST(Scorer, ErfGeluModelMatchesPlainForward) {
+  model::GPTConfig c = small_config();
+  c.gelu = core::GeluKind::Erf;
+  model::GPT gpt(c);
+  gpt.init(12);
+  const auto reqs = random_requests(gpt, 12, 4);
+  eval::Scorer scorer(gpt, {.batch_tokens = 80});
+  const auto got = scorer.score(reqs);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const eval::Score want = reference(gpt, reqs[i]);
+    EXPECT_NEAR(got[i].logprob, want.logprob, 2e-4 * (1 + std::abs(want.logprob))) << "request " << i;
+  }
+}
+
+TEST(PackedForward, VectorizedGeluMatchesCoreGelu) {
+  core::Buffer x(core::Shape{3, 5000});
+  core::SeqRng r(1);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>(r.uniform() * 24 - 12);
+  for (core::GeluKind kind : {core::GeluKind::Tanh, core::GeluKind::Erf}) {
+    core::Arena a, g;
+    core::Ctx ctx(a, g, nullptr);
+    const core::Tensor want = core::gelu(ctx, x.t(), kind), got = eval::gelu_vectorized(ctx, x.t(), kind);
+    ASSERT_EQ(got.shape, want.shape);
+    float worst = 0;
+    for (int64_t i = 0; i < x.numel(); ++i)
+      worst = std::max(worst, std::abs(got.data[i] - want.data[i]) / std::max(1.0f, std::abs(want.data[i])));
+    EXPECT_LT(worst, 2e-6f) << (kind == core::GeluKind::Tanh ? "tanh" : "erf");
+  }
+}
 
 TEST(Scorer, ResultsAreBitIdenticalAcrossRuns) {
   model::GPT gpt(small_config());

@@ -3,6 +3,7 @@
 // and a whole suite run that is bit-identical when repeated.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <memory>
@@ -128,6 +129,29 @@ TEST(GeneratedTasks, IdenticalAcrossRunsWithTheSameSeed) {
     ++n;
   }
   EXPECT_EQ(n, 50);
+
+  // Completion (HellaSwag-like): the true choice is the rest of the sentence the context breaks off.
+  const std::string co1 = eval::generate_completion_jsonl(text, g);
+  EXPECT_EQ(co1, eval::generate_completion_jsonl(text, g));
+  auto collapse = [](const std::string& s) {
+    std::string o;
+    for (char c : s)
+      if (!std::isspace(static_cast<unsigned char>(c)) || (!o.empty() && o.back() != ' '))
+        o += std::isspace(static_cast<unsigned char>(c)) ? ' ' : c;
+    return o;
+  };
+  const std::string flat = collapse(text);
+  std::istringstream co(co1);
+  n = 0;
+  while (std::getline(co, line)) {
+    const auto j = nlohmann::json::parse(line);
+    ASSERT_EQ(j["choices"].size(), 4u);
+    const std::string whole =
+        j["context"].get<std::string>() + " " + j["choices"][j["label"].get<int>()].get<std::string>();
+    EXPECT_NE(flat.find(collapse(whole)), std::string::npos) << whole;
+    ++n;
+  }
+  EXPECT_EQ(n, 50);
 }
 
 TEST(GeneratedTasks, WrittenOnceThenReused) {
@@ -156,7 +180,8 @@ TEST(PrepareSuite, EmptyAndTooLongItemsAreReportedNotFatal) {
   const eval::Suite s = eval::parse_suite(
       "tasks:\n"
       "  - {name: mc, kind: multiple_choice, file: long.jsonl}\n"
-      "  - {name: lw, kind: last_word, file: " + kFixtures + "/lambada_small.jsonl}\n",
+      "  - {name: lw, kind: last_word, file: " +
+          kFixtures + "/lambada_small.jsonl}\n",
       "t.yaml", run().dir);
   const auto p = eval::prepare_suite(s, tok(), run().lm.gpt->config().seq_len, {});
   EXPECT_EQ(p.tasks[0].items.size(), 1u);
@@ -182,7 +207,7 @@ TEST(RunSuite, DefaultSuiteIsDeterministicAndSane) {
   const auto prepared = eval::prepare_suite(s, tok(), gpt.config().seq_len, opt);
   const auto a = eval::run_suite(gpt, prepared, opt);
   const auto b = eval::run_suite(gpt, prepared, opt);
-  ASSERT_EQ(a.tasks.size(), 3u);
+  ASSERT_EQ(a.tasks.size(), 4u);
   for (size_t t = 0; t < a.tasks.size(); ++t) {
     EXPECT_EQ(a.tasks[t].items + a.tasks[t].skipped, 60) << a.tasks[t].name;  // seq_len 64 skips long endings
     EXPECT_GT(a.tasks[t].items, 30);
