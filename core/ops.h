@@ -31,6 +31,9 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind = GeluKind::Tanh);
 // ALiBi bias -m_h·(i-j) with the standard geometric head slopes.
 Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi = false);
 
+// ALiBi slope of head h among H heads (shared with eval's packed attention).
+float alibi_slope(int h, int H);
+
 // out[b,t] = wte[ids[b,t]] + wpe[t]; wpe may be null (no positional table) or untracked
 // (a fixed table such as sinusoidal). ids are checked against the vocabulary.
 Tensor embedding(Ctx& ctx, const int32_t* ids, int64_t B, int64_t T, const Tensor& wte, const Tensor* wpe);

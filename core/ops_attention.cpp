@@ -14,6 +14,7 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 using CStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
 using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
 using Dense = Eigen::Map<RowMat>;
+}  // namespace
 
 // ALiBi head slopes for a power-of-two head count: 2^(-8(h+1)/H) (Press et al. 2022);
 // other counts interleave the next power of two's slopes, as in the reference code.
@@ -24,7 +25,6 @@ float alibi_slope(int h, int H) {
   if (h < p) return pow2_slopes(p, h);
   return pow2_slopes(2 * p, 2 * (h - p));
 }
-}  // namespace
 
 Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   const int64_t B = qkv.shape[0], T = qkv.shape[1], C3 = qkv.shape[2], C = C3 / 3;

@@ -20,15 +20,7 @@ using CStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
 using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
 using Dense = Eigen::Map<RowMat>;
 
-// core/ops_attention.cpp's ALiBi head slopes (Press et al. 2022), repeated because core keeps
-// them private.
-float alibi_slope(int h, int H) {
-  auto pow2_slopes = [](int n, int i) { return std::pow(2.0f, -8.0f * float(i + 1) / float(n)); };
-  int p = 1;
-  while (p * 2 <= H) p *= 2;
-  if (h < p) return pow2_slopes(p, h);
-  return pow2_slopes(2 * p, 2 * (h - p));
-}
+using core::alibi_slope;
 
 int64_t length(const Segment& s) { return s.end - s.begin; }
 }  // namespace
