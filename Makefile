@@ -7,8 +7,9 @@ APT_ENV  := DEBIAN_FRONTEND=noninteractive
 DEPS     := cmake g++ make pkg-config libeigen3-dev libyaml-cpp-dev libsentencepiece-dev \
             libhdf5-dev libgtest-dev libgmock-dev libbenchmark-dev libdnnl-dev libcli11-dev \
             nlohmann-json3-dev gnuplot-nox
-# Only for `make bench`: the PyTorch peer the benchmarks compare against.
-BENCH_DEPS := python3-torch
+# Only for `make bench`: the PyTorch peer (with an optimised BLAS: without libopenblas0,
+# --no-install-recommends leaves torch on the reference BLAS, 20-40x slower).
+BENCH_DEPS := python3-torch libopenblas0
 
 .PHONY: deps deps-bench build demo test bench test-sanitize clean
 
