@@ -27,10 +27,9 @@ struct JsonLine {
   std::string where;
 };
 
-// Non-blank lines of a JSONL file, each a JSON object.
-std::vector<JsonLine> read_jsonl(const fs::path& path) {
-  const std::string text = read_all(path, "task file");
-  std::vector<JsonLine> out;
+// Calls fn(line_number, line) for every line of text (1-based numbers, a trailing \r dropped).
+template <class Fn>
+void for_each_line(const std::string& text, Fn&& fn) {
   size_t pos = 0;
   int line = 0;
   while (pos < text.size()) {
@@ -38,9 +37,17 @@ std::vector<JsonLine> read_jsonl(const fs::path& path) {
     if (end == std::string::npos) end = text.size();
     std::string s = text.substr(pos, end - pos);
     pos = end + 1;
-    ++line;
     if (!s.empty() && s.back() == '\r') s.pop_back();
-    if (s.find_first_not_of(" \t") == std::string::npos) continue;
+    fn(++line, s);
+  }
+}
+
+// Non-blank lines of a JSONL file, each a JSON object.
+std::vector<JsonLine> read_jsonl(const fs::path& path) {
+  const std::string text = read_all(path, "task file");
+  std::vector<JsonLine> out;
+  for_each_line(text, [&](int line, const std::string& s) {
+    if (s.find_first_not_of(" \t") == std::string::npos) return;
     const std::string where = path.string() + ":" + std::to_string(line);
     json v;
     try {
@@ -52,7 +59,7 @@ std::vector<JsonLine> read_jsonl(const fs::path& path) {
     }
     if (!v.is_object()) throw EvalError(where + ": expected a JSON object, got " + std::string(v.type_name()));
     out.push_back({std::move(v), where});
-  }
+  });
   return out;
 }
 
@@ -252,22 +259,15 @@ LoadedTask load_likelihood(const TaskSpec& spec) {
   // lines: every non-blank line; paragraphs: runs of non-blank lines separated by blank lines.
   const bool lines = spec.documents == "lines";
   std::string cur;
-  int line = 0, start = 0;
-  size_t pos = 0;
+  int start = 0;
   auto flush = [&] {
     if (!cur.empty()) out.documents.push_back({cur, name + ":" + std::to_string(start)});
     cur.clear();
   };
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string s = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line;
-    if (!s.empty() && s.back() == '\r') s.pop_back();
+  for_each_line(text, [&](int line, const std::string& s) {
     if (blank(s)) {
       flush();
-      continue;
+      return;
     }
     if (cur.empty()) start = line;
     if (lines) {
@@ -276,7 +276,7 @@ LoadedTask load_likelihood(const TaskSpec& spec) {
     } else {
       cur += (cur.empty() ? "" : "\n") + s;
     }
-  }
+  });
   flush();
   return out;
 }
