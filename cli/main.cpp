@@ -32,9 +32,13 @@ int main(int argc, char** argv) {
   add("eval", "Zero-shot evaluation of a checkpoint on a task suite", nurture::cli::add_eval);
   app.add_subcommand("cast", "Show how values round to fp32, bf16 and fp16 (nurture cast --help)");
   bool known = argc < 2 || argv[1][0] == '-';
-  for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    known = known || sub->get_name() == argv[1];
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
   if (!known) {
-    std::cerr << "nurture: error: unknown command '" << argv[1] << "'; commands: train, sample, eval, cast (see nurture --help)\n";
+    std::cerr << "nurture: error: unknown command '" << argv[1] << "'; commands: " << names << " (see nurture --help)\n";
     return 2;
   }
   try {
