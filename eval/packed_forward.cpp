@@ -197,19 +197,17 @@ core::Tensor PackedForward::operator()(core::Ctx& ctx, const PackedBatch& batch,
     core::Tensor ab = opt(bp.attn_b), apb = opt(bp.attn_proj_b), fb = opt(bp.fc_b), mpb = opt(bp.mlp_proj_b);
 
     core::Tensor h = core::layer_norm(ctx, x, P.tensor(bp.ln_1_w), ptr(ln1b));
-    if (obs) obs->linear_input(l, model::LinearSite::qkv, h);
-    core::Tensor qkv = core::linear(ctx, h, P.tensor(bp.attn_w), ptr(ab));
+    core::Tensor qkv = model::observed_linear(ctx, obs, l, model::LinearSite::qkv, h, P.tensor(bp.attn_w), ptr(ab));
     core::Tensor att = segment_attention(ctx, qkv, batch.segments, cfg.n_head, alibi);
-    if (obs) obs->linear_input(l, model::LinearSite::attn_proj, att);
-    core::Tensor a = core::linear(ctx, att, P.tensor(bp.attn_proj_w), ptr(apb));
+    core::Tensor a =
+        model::observed_linear(ctx, obs, l, model::LinearSite::attn_proj, att, P.tensor(bp.attn_proj_w), ptr(apb));
     x = core::add(ctx, x, a);
 
     h = core::layer_norm(ctx, x, P.tensor(bp.ln_2_w), ptr(ln2b));
-    if (obs) obs->linear_input(l, model::LinearSite::fc, h);
-    core::Tensor f = core::linear(ctx, h, P.tensor(bp.fc_w), ptr(fb));
+    core::Tensor f = model::observed_linear(ctx, obs, l, model::LinearSite::fc, h, P.tensor(bp.fc_w), ptr(fb));
     f = gelu_vectorized(ctx, f, cfg.gelu);
-    if (obs) obs->linear_input(l, model::LinearSite::mlp_proj, f);
-    core::Tensor m = core::linear(ctx, f, P.tensor(bp.mlp_proj_w), ptr(mpb));
+    core::Tensor m =
+        model::observed_linear(ctx, obs, l, model::LinearSite::mlp_proj, f, P.tensor(bp.mlp_proj_w), ptr(mpb));
     x = core::add(ctx, x, m);
     if (obs) obs->residual(l, x);
   }
@@ -220,8 +218,8 @@ core::Tensor PackedForward::operator()(core::Ctx& ctx, const PackedBatch& batch,
   for (int64_t r = 0; r < R; ++r) std::copy_n(x.data + batch.out_rows[r] * C, C, xr.data + r * C);
   core::Tensor lnfb = opt(gpt_.ln_f_b());
   core::Tensor h = core::layer_norm(ctx, xr, P.tensor(gpt_.ln_f_w()), ptr(lnfb));
-  if (obs) obs->linear_input(cfg.n_layer, model::LinearSite::lm_head, h);
-  core::Tensor logits = core::linear(ctx, h, P.tensor(gpt_.lm_head()), nullptr);
+  core::Tensor logits =
+      model::observed_linear(ctx, obs, cfg.n_layer, model::LinearSite::lm_head, h, P.tensor(gpt_.lm_head()), nullptr);
   return logits.reshape(core::Shape{R, V});
 }
 

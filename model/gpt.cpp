@@ -92,6 +92,15 @@ void GPT::init(uint64_t seed) {
   if (params_.has_working_copy()) params_.enable_working_copy(true);
 }
 
+core::Tensor observed_linear(core::Ctx& ctx, ForwardObserver* obs, int layer, LinearSite site, core::Tensor x,
+                             const core::Tensor& w, const core::Tensor* b) {
+  if (!obs) return core::linear(ctx, x, w, b);
+  obs->linear_input(layer, site, x);
+  core::Tensor out;
+  if (!ctx.tape() && obs->linear(ctx, layer, site, x, w, b, out)) return out;
+  return core::linear(ctx, x, w, b);
+}
+
 core::Tensor GPT::forward(core::Ctx& ctx, const int32_t* ids, int64_t B, int64_t T, uint64_t dropout_key,
                           ForwardObserver* obs) {
   if (T > cfg_.seq_len)
@@ -115,28 +124,23 @@ core::Tensor GPT::forward(core::Ctx& ctx, const int32_t* ids, int64_t B, int64_t
     core::Tensor ab = opt(bp.attn_b), apb = opt(bp.attn_proj_b), fb = opt(bp.fc_b), mpb = opt(bp.mlp_proj_b);
 
     core::Tensor h = core::layer_norm(ctx, x, P.tensor(bp.ln_1_w), ptr(ln1b));
-    if (obs) obs->linear_input(l, LinearSite::qkv, h);
-    core::Tensor qkv = core::linear(ctx, h, P.tensor(bp.attn_w), ptr(ab));
+    core::Tensor qkv = observed_linear(ctx, obs, l, LinearSite::qkv, h, P.tensor(bp.attn_w), ptr(ab));
     core::Tensor att = core::causal_attention(ctx, qkv, cfg_.n_head, alibi);
-    if (obs) obs->linear_input(l, LinearSite::attn_proj, att);
-    core::Tensor a = core::linear(ctx, att, P.tensor(bp.attn_proj_w), ptr(apb));
+    core::Tensor a = observed_linear(ctx, obs, l, LinearSite::attn_proj, att, P.tensor(bp.attn_proj_w), ptr(apb));
     a = core::dropout(ctx, a, cfg_.dropout, core::mix_key(lkey, 1));
     x = core::add(ctx, x, a);
 
     h = core::layer_norm(ctx, x, P.tensor(bp.ln_2_w), ptr(ln2b));
-    if (obs) obs->linear_input(l, LinearSite::fc, h);
-    core::Tensor f = core::linear(ctx, h, P.tensor(bp.fc_w), ptr(fb));
+    core::Tensor f = observed_linear(ctx, obs, l, LinearSite::fc, h, P.tensor(bp.fc_w), ptr(fb));
     f = core::gelu(ctx, f, cfg_.gelu);
-    if (obs) obs->linear_input(l, LinearSite::mlp_proj, f);
-    core::Tensor m = core::linear(ctx, f, P.tensor(bp.mlp_proj_w), ptr(mpb));
+    core::Tensor m = observed_linear(ctx, obs, l, LinearSite::mlp_proj, f, P.tensor(bp.mlp_proj_w), ptr(mpb));
     m = core::dropout(ctx, m, cfg_.dropout, core::mix_key(lkey, 2));
     x = core::add(ctx, x, m);
     if (obs) obs->residual(l, x);
   }
   core::Tensor lnfb = opt(ln_f_b_);
   core::Tensor h = core::layer_norm(ctx, x, P.tensor(ln_f_w_), ptr(lnfb));
-  if (obs) obs->linear_input(cfg_.n_layer, LinearSite::lm_head, h);
-  return core::linear(ctx, h, P.tensor(lm_head_), nullptr);
+  return observed_linear(ctx, obs, cfg_.n_layer, LinearSite::lm_head, h, P.tensor(lm_head_), nullptr);
 }
 
 int64_t GPT::num_params() const {

@@ -42,9 +42,20 @@ class ForwardObserver {
  public:
   virtual ~ForwardObserver() = default;
   virtual void linear_input(int layer, LinearSite site, core::Tensor x) {}
+  // Computes a linear layer in place of core::linear (LLM.int8() decomposition, int8 GEMMs):
+  // return true after allocating `out` from ctx.acts ([..., w.rows]) and filling it. Called
+  // right after linear_input, and only without a tape (the output takes no gradient).
+  virtual bool linear(core::Ctx& ctx, int layer, LinearSite site, const core::Tensor& x, const core::Tensor& w,
+                      const core::Tensor* b, core::Tensor& out) {
+    return false;
+  }
   // The residual stream after block `layer` (layer == -1: after the embeddings).
   virtual void residual(int layer, const core::Tensor& x) {}
 };
+
+// A linear layer at `site` with the observer's hooks applied (every forward pass calls this).
+core::Tensor observed_linear(core::Ctx& ctx, ForwardObserver* obs, int layer, LinearSite site, core::Tensor x,
+                             const core::Tensor& w, const core::Tensor* b);
 
 class GPT {
  public:
