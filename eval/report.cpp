@@ -33,13 +33,13 @@ nlohmann::ordered_json num(double v) { return std::isfinite(v) ? nlohmann::order
 std::string format_table(const SuiteResult& r) {
   size_t wn = 4;
   for (const TaskResult& t : r.tasks) wn = std::max(wn, t.name.size());
-  std::string out = pad("task", wn) + "  " + pad("kind", 15) + "  " + pad("items", 6, true) + "  " + pad("metric", 13) +
+  std::string out = pad("task", wn) + "  " + pad("kind", 15) + "  " + pad("items", 6, true) + "  " + pad("metric", 15) +
                     "  " + pad("value", 9, true) + "  " + pad("stderr", 9, true) + "\n";
   for (const TaskResult& t : r.tasks) {
     bool first = true;
     for (const Metric& m : t.metrics) {
       out += pad(first ? t.name : "", wn) + "  " + pad(first ? name(t.kind) : "", 15) + "  " +
-             pad(first ? std::to_string(t.items) : "", 6, true) + "  " + pad(m.name, 13) + "  " +
+             pad(first ? std::to_string(t.items) : "", 6, true) + "  " + pad(m.name, 15) + "  " +
              pad(number(m.value), 9, true) + "  " + pad(number(m.stderr_), 9, true) + "\n";
       first = false;
     }

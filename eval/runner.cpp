@@ -90,6 +90,14 @@ void prepare_items(PreparedTask& t, const LoadedTask& loaded, const data::Tokeni
               " tokens is longer than the model's seq_len " + std::to_string(seq_len);
       if (!why.empty()) break;
       it.requests.push_back(std::move(r));
+      if (t.spec.mutual_info) {
+        it.unconditional.push_back(encode_pair(tok, "", x.choices[k]));
+        if (static_cast<int64_t>(it.unconditional.back().continuation.size()) > seq_len) {
+          why = x.where + ": choice " + std::to_string(k) + " is longer than the model's seq_len " +
+                std::to_string(seq_len) + " on its own (mutual_info)";
+          break;
+        }
+      }
     }
     if (!why.empty()) {
       skip(t, why);
@@ -202,32 +210,35 @@ std::vector<Metric> last_word_metrics(const std::vector<Score>& s) {
 
 std::vector<Metric> choice_metrics(const std::vector<PreparedItem>& items,
                                    const std::vector<std::vector<Score>>& scores, bool partial,
-                                   std::vector<double>* correct) {
+                                   std::vector<double>* correct, const std::vector<std::vector<Score>>* unconditional) {
   const int64_t n = static_cast<int64_t>(items.size());
   auto argmax = [](const std::vector<double>& v) {  // numpy: the first maximum wins
     return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
   };
-  double acc = 0, acc_norm = 0, acc_bytes = 0;
+  double acc = 0, acc_norm = 0, acc_bytes = 0, acc_mi = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     const PreparedItem& it = items[i];
-    std::vector<double> ll, norm, by;
+    std::vector<double> ll, norm, by, mi;
     for (size_t k = 0; k < scores[i].size(); ++k) {
       ll.push_back(scores[i][k].logprob);
       norm.push_back(scores[i][k].logprob / it.chars[k]);
       by.push_back(scores[i][k].logprob / it.bytes[k]);
+      if (unconditional) mi.push_back(scores[i][k].logprob - (*unconditional)[i][k].logprob);
     }
     const bool ok = argmax(ll) == it.label;
     acc += ok;
     acc_norm += argmax(norm) == it.label;
     acc_bytes += argmax(by) == it.label;
+    if (unconditional) acc_mi += argmax(mi) == it.label;
     if (correct) correct->push_back(ok);
   }
   const double d = n ? double(n) : NAN;
-  acc /= d, acc_norm /= d, acc_bytes /= d;
+  acc /= d, acc_norm /= d, acc_bytes /= d, acc_mi /= d;
   std::vector<Metric> m{make("acc", acc, binomial_stderr(acc, n), "binomial")};
   if (!partial) {
     m.push_back(make("acc_norm", acc_norm, binomial_stderr(acc_norm, n), "binomial"));
     m.push_back(make("acc_bytes", acc_bytes, binomial_stderr(acc_bytes, n), "binomial"));
+    if (unconditional) m.push_back(make("acc_mutual_info", acc_mi, binomial_stderr(acc_mi, n), "binomial"));
   }
   return m;
 }
@@ -278,7 +289,19 @@ TaskResult run_task(Scorer& scorer, const PreparedTask& task) {
     }
     for (const auto& item : scores)
       r.truncated += std::any_of(item.begin(), item.end(), [](const Score& x) { return x.truncated; });
-    r.metrics = choice_metrics(task.items, scores, !task.spec.mc.blank.empty(), &r.per_item);
+    std::vector<std::vector<Score>> uncond;
+    if (task.spec.mutual_info) {
+      // Every unconditional request of an item has the same one-token context: score it once.
+      std::vector<SharedRequest> groups;
+      for (const PreparedItem& it : task.items) {
+        SharedRequest g{it.unconditional.at(0).context, {}};
+        for (const Request& q : it.unconditional) g.continuations.push_back(q.continuation);
+        groups.push_back(std::move(g));
+      }
+      uncond = scorer.score_shared(groups);
+    }
+    r.metrics = choice_metrics(task.items, scores, !task.spec.mc.blank.empty(), &r.per_item,
+                               task.spec.mutual_info ? &uncond : nullptr);
   }
   r.tokens = scorer.tokens_fed() - fed0;
   r.seconds = now_s() - t0;

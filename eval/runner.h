@@ -31,6 +31,7 @@ struct EvalOptions {
 // windows) and what the metrics need.
 struct PreparedItem {
   std::vector<Request> requests;
+  std::vector<Request> unconditional;  // mutual_info: each choice after the prefix token alone
   int label = 0;              // multiple choice: the correct request
   std::vector<double> chars;  // multiple choice: choice lengths in characters (acc_norm)
   std::vector<double> bytes;  // multiple choice: choice lengths in UTF-8 bytes (acc_bytes)
@@ -97,10 +98,13 @@ TaskResult run_task(Scorer& scorer, const PreparedTask& task);
 // - multiple_choice (lm-eval api/task.py process_results): acc = [argmax ll == gold], acc_norm
 //   divides each ll by its choice's length in characters, acc_bytes by its UTF-8 bytes; the first
 //   maximum wins ties (numpy argmax). Partial scoring (one shared continuation) reports acc only.
+//   With unconditional scores, acc_mutual_info = [argmax (ll − ll_unconditional) == gold]
+//   (lm-eval api/task.py: the unconditional request is ("", choice)).
 std::vector<Metric> likelihood_metrics(const std::vector<PreparedItem>& items, const std::vector<Score>& scores);
 std::vector<Metric> last_word_metrics(const std::vector<Score>& scores);
 std::vector<Metric> choice_metrics(const std::vector<PreparedItem>& items,
                                    const std::vector<std::vector<Score>>& scores, bool partial,
-                                   std::vector<double>* correct = nullptr);
+                                   std::vector<double>* correct = nullptr,
+                                   const std::vector<std::vector<Score>>* unconditional = nullptr);
 
 }  // namespace nurture::eval

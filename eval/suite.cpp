@@ -39,6 +39,23 @@ bool Suite::needs_heldout() const {
   return std::any_of(tasks.begin(), tasks.end(), [](const TaskSpec& t) { return t.source != TaskSource::file; });
 }
 
+std::vector<std::string> metric_names(const TaskSpec& spec) {
+  switch (spec.kind) {
+    case TaskKind::likelihood: return {"token_loss", "perplexity", "bits_per_byte"};
+    case TaskKind::last_word: return {"acc", "perplexity"};
+    case TaskKind::multiple_choice:
+      if (!spec.mc.blank.empty()) return {"acc"};
+      if (spec.mutual_info) return {"acc", "acc_norm", "acc_bytes", "acc_mutual_info"};
+      return {"acc", "acc_norm", "acc_bytes"};
+  }
+  return {};
+}
+
+std::string headline_metric(const TaskSpec& spec) {
+  if (!spec.headline.empty()) return spec.headline;
+  return spec.kind == TaskKind::likelihood ? "bits_per_byte" : "acc";
+}
+
 fs::path shipped_suites_dir() { return fs::path(NURTURE_EVAL_SUITES_DIR); }
 
 namespace {
@@ -58,6 +75,13 @@ class Reader {
   std::string str(const YAML::Node& n, const std::string& key) const {
     if (!n.IsScalar()) fail(n, "'" + key + "' must be a string");
     return n.as<std::string>();
+  }
+  bool boolean(const YAML::Node& n, const std::string& key) const {
+    try {
+      if (n.IsScalar()) return n.as<bool>();
+    } catch (const YAML::Exception&) {
+    }
+    fail(n, "'" + key + "' must be true or false");
   }
   int64_t integer(const YAML::Node& n, const std::string& key, int64_t lo) const {
     int64_t v = 0;
@@ -88,10 +112,10 @@ class Reader {
   std::string source_;
 };
 
-const std::vector<std::string> kTaskKeys = {"name",       "kind",      "source",     "format",           "file",
-                                            "labels",     "text",      "documents",  "context",          "choices",
-                                            "label",      "label_map", "label_base", "target_delimiter", "blank",
-                                            "preprocess", "offset",    "limit",      "max_tokens",       "generator"};
+const std::vector<std::string> kTaskKeys = {
+    "name",    "kind",    "source",     "format",    "file",        "labels",           "text",  "documents",
+    "context", "choices", "label",      "label_map", "label_base",  "target_delimiter", "blank", "preprocess",
+    "offset",  "limit",   "max_tokens", "generator", "mutual_info", "headline"};
 const std::vector<std::string> kGeneratorKeys = {"seed",    "items", "words", "min_target_chars", "context_sentences",
                                                  "choices", "style"};
 
@@ -232,6 +256,22 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
   if (n["max_tokens"]) {
     if (t.kind != TaskKind::likelihood) R.fail(n["max_tokens"], who + "'max_tokens' is for likelihood tasks");
     t.max_tokens = R.integer(n["max_tokens"], "max_tokens", 0);
+  }
+  if (n["mutual_info"]) {
+    if (t.kind != TaskKind::multiple_choice)
+      R.fail(n["mutual_info"], who + "'mutual_info' is for multiple_choice tasks");
+    t.mutual_info = R.boolean(n["mutual_info"], "mutual_info");
+    if (t.mutual_info && !t.mc.blank.empty())
+      R.fail(n["mutual_info"], who + "'mutual_info' does not apply to partial scoring (blank)");
+  }
+  if (n["headline"]) {
+    t.headline = R.str(n["headline"], "headline");
+    const std::vector<std::string> known = metric_names(t);
+    if (std::find(known.begin(), known.end(), t.headline) == known.end())
+      R.fail(n["headline"],
+             who + "headline metric '" + t.headline + "' is not reported by this task (" + join(known) +
+                 (t.kind == TaskKind::multiple_choice && !t.mutual_info ? "; acc_mutual_info needs mutual_info: true)"
+                                                                        : ")"));
   }
   if (n["generator"]) {
     const YAML::Node g = n["generator"];

@@ -61,7 +61,19 @@ struct TaskSpec {
   int64_t limit = 0;       // then keep at most this many (0: all); likelihood counts windows
   int64_t max_tokens = 0;  // likelihood: score at most this many tokens of each source (0: all)
   GeneratorSpec generator;
+  // multiple_choice: also score each choice after an empty context and report lm-eval's
+  // acc_mutual_info = [argmax (ll(choice | context) − ll(choice)) = gold]. Costs ~2× the tokens.
+  bool mutual_info = false;
+  // The metric PTQ and reports compare before and after quantization ("" = headline_metric's
+  // default for the kind).
+  std::string headline;
   std::string where;  // "suite.yaml:12", for messages
 };
+
+// The metric a task is judged by: spec.headline, else acc (multiple_choice, last_word) or
+// bits_per_byte (likelihood).
+std::string headline_metric(const TaskSpec& spec);
+// The metrics a task of this spec reports, in output order.
+std::vector<std::string> metric_names(const TaskSpec& spec);
 
 }  // namespace nurture::eval

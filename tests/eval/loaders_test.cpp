@@ -220,6 +220,23 @@ TEST(Suites, ErrorsCarryFileAndLine) {
   e = error_of(
       [&] { parse("tasks:\n  - {name: a, kind: multiple_choice, source: generated, generator: {style: fancy}}\n"); });
   EXPECT_NE(e.find("generator 'style' must be story or completion"), std::string::npos) << e;
+  e = error_of(
+      [&] { parse("tasks:\n  - {name: a, kind: multiple_choice, source: generated, headline: acc_mutual_info}\n"); });
+  EXPECT_NE(e.find("headline metric 'acc_mutual_info' is not reported by this task (acc, acc_norm, acc_bytes; "
+                   "acc_mutual_info needs mutual_info: true)"),
+            std::string::npos)
+      << e;
+  e = error_of([&] { parse("tasks:\n  - {name: a, kind: likelihood, source: heldout, mutual_info: true}\n"); });
+  EXPECT_NE(e.find("'mutual_info' is for multiple_choice tasks"), std::string::npos) << e;
+  e = error_of([&] { parse("tasks:\n  - {name: a, kind: multiple_choice, source: generated, mutual_info: maybe}\n"); });
+  EXPECT_EQ(e, "s.yaml:2: 'mutual_info' must be true or false");
+  {
+    const eval::Suite ok = parse(
+        "tasks:\n  - {name: a, kind: multiple_choice, source: generated, mutual_info: true, headline: "
+        "acc_mutual_info}\n  - {name: b, kind: likelihood, source: heldout}\n");
+    EXPECT_EQ(eval::headline_metric(ok.tasks[0]), "acc_mutual_info");
+    EXPECT_EQ(eval::headline_metric(ok.tasks[1]), "bits_per_byte");
+  }
   e = error_of([&] { parse("tasks: []\n"); });
   EXPECT_NE(e.find("'tasks' must be a non-empty list"), std::string::npos) << e;
   EXPECT_THROW(parse("tasks: [\n"), train::ConfigError);  // YAML syntax: train's one-line error

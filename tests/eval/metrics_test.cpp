@@ -45,6 +45,20 @@ TEST(Metrics, AccAndAccNormOnAThreeItemTask) {
   EXPECT_EQ(eval::choice_metrics(items, scores, true).size(), 1u);
 }
 
+TEST(Metrics, MutualInfoSubtractsTheUnconditionalScore) {
+  // item 0: conditional picks 1 (-3 > -5) but 1 is likely anyway: MI  -5-(-9)=4 vs -3-(-2)=-1 → 0 (correct)
+  // item 1: MI -4-(-4)=0 vs -6-(-8)=2 → 1 (correct, where raw ll picks 0)
+  const std::vector<eval::PreparedItem> items = {item(0, {1, 1}), item(1, {1, 1})};
+  const std::vector<std::vector<eval::Score>> cond = {{ll(-5), ll(-3)}, {ll(-4), ll(-6)}};
+  const std::vector<std::vector<eval::Score>> uncond = {{ll(-9), ll(-2)}, {ll(-4), ll(-8)}};
+  const auto m = eval::choice_metrics(items, cond, false, nullptr, &uncond);
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_DOUBLE_EQ(m[0].value, 0.0);  // acc
+  EXPECT_EQ(m[3].name, "acc_mutual_info");
+  EXPECT_DOUBLE_EQ(m[3].value, 1.0);
+  EXPECT_EQ(eval::choice_metrics(items, cond, false).size(), 3u);  // only when asked for
+}
+
 TEST(Metrics, TiesGoToTheFirstChoice) {
   const std::vector<eval::PreparedItem> items = {item(0, {3, 3}), item(1, {3, 3})};
   const auto m = eval::choice_metrics(items, {{ll(-2), ll(-2)}, {ll(-2), ll(-2)}}, false);

@@ -228,4 +228,6 @@ TEST(RunSuite, DefaultSuiteIsDeterministicAndSane) {
   const auto j = eval::to_json(a);
   EXPECT_EQ(j["tasks"][1]["name"], "lastword");
   EXPECT_TRUE(j["tasks"][2]["metrics"]["acc_norm"].contains("stderr"));
+  // Every task reports its headline metric (what ptq compares).
+  for (const auto& t : s.tasks) EXPECT_NE(a.task(t.name)->metric(eval::headline_metric(t)), nullptr) << t.name;
 }
