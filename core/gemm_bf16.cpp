@@ -13,6 +13,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <vector>
 
+#include "core/dnnl_support.h"
+
 namespace nurture::core {
 namespace {
 
@@ -30,8 +32,7 @@ constexpr int64_t kParallelConvert = int64_t{1} << 15;
 // Each packer returns nonzero iff some dropped low half was nonzero (only computed when Check).
 
 template <bool Check>
-uint32_t pack_rows_scalar(const float* src, int64_t rows, int64_t cols, int64_t ld,
-                          uint16_t* dst) {
+uint32_t pack_rows_scalar(const float* src, int64_t rows, int64_t cols, int64_t ld, uint16_t* dst) {
   uint32_t dropped = 0;
 #pragma omp parallel for schedule(static) reduction(| : dropped) if (rows * cols >= kParallelConvert)
   for (int64_t r = 0; r < rows; ++r) {
@@ -48,15 +49,15 @@ uint32_t pack_rows_scalar(const float* src, int64_t rows, int64_t cols, int64_t 
 }
 
 template <bool Check>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) uint32_t pack_rows_avx512(
-    const float* src, int64_t rows, int64_t cols, int64_t ld, uint16_t* dst) {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) uint32_t pack_rows_avx512(const float* src, int64_t rows,
+                                                                               int64_t cols, int64_t ld,
+                                                                               uint16_t* dst) {
   uint32_t dropped = 0;
 #pragma omp parallel for schedule(static) reduction(| : dropped) if (rows * cols >= kParallelConvert)
   for (int64_t r = 0; r < rows; ++r) {
     // Word j of the result is word 2j+1 (the high half of float j) of the pair (a, b).
-    alignas(64) static constexpr uint16_t kOdd[32] = {1,  3,  5,  7,  9,  11, 13, 15, 17, 19, 21,
-                                                      23, 25, 27, 29, 31, 33, 35, 37, 39, 41, 43,
-                                                      45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
+    alignas(64) static constexpr uint16_t kOdd[32] = {1,  3,  5,  7,  9,  11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+                                                      33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
     const __m512i idx = _mm512_load_si512(kOdd);
     const __m512i low = _mm512_set1_epi32(0xffff);
     __m512i bits = _mm512_setzero_si512();
@@ -75,8 +76,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) uint32_t pack_rows_avx512(
       const __m512i a = _mm512_maskz_loadu_epi32(lo, s + c);
       const __m512i b = _mm512_maskz_loadu_epi32(hi, s + c + 16);
       if (Check) bits = _mm512_or_si512(bits, _mm512_and_si512(_mm512_or_si512(a, b), low));
-      _mm512_mask_storeu_epi16(d + c, static_cast<__mmask32>((1u << n) - 1u),
-                               _mm512_permutex2var_epi16(a, idx, b));
+      _mm512_mask_storeu_epi16(d + c, static_cast<__mmask32>((1u << n) - 1u), _mm512_permutex2var_epi16(a, idx, b));
     }
     if (Check) dropped |= _mm512_test_epi32_mask(bits, bits) != 0 ? 1u : 0u;
   }
@@ -84,8 +84,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) uint32_t pack_rows_avx512(
 }
 
 bool have_avx512bw() {
-  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                         __builtin_cpu_supports("avx512vl");
+  static const bool ok =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
   return ok;
 }
 
@@ -104,35 +104,8 @@ void to_bf16_truncate(const float* src, int64_t rows, int64_t cols, int64_t ld, 
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// Scratch that only grows, 64-byte aligned.
-class Scratch {
- public:
-  Scratch() = default;
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  ~Scratch() { std::free(p_); }
-  void* get(size_t bytes) {
-    if (bytes > cap_) {
-      std::free(p_);
-      p_ = nullptr;
-      cap_ = 0;
-      const size_t cap = (bytes + 63) / 64 * 64;
-      p_ = std::aligned_alloc(64, cap);
-      if (!p_) throw std::bad_alloc();
-      cap_ = cap;
-    }
-    return p_;
-  }
-
- private:
-  void* p_ = nullptr;
-  size_t cap_ = 0;
-};
-
-dnnl::engine& engine() {
-  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  return eng;
-}
+using Scratch = core::AlignedScratch;
+dnnl::engine& engine() { return core::dnnl_cpu_engine(); }
 
 // The bf16 operands keep the orientation of the fp32 ones (conversion is a straight streaming
 // copy); a transposed operand is described to oneDNN by swapped strides ("ba" layout). Measured
@@ -145,13 +118,14 @@ struct Key {
   uint32_t alpha_bits, beta_bits;
   int threads;
   bool a_ba, b_ba;  // src M×K stored K×M (trans_a) / weights K×N stored N×K (trans_b)
+  bool bias;        // a per-column fp32 bias added in the epilogue
   bool operator==(const Key&) const = default;
 };
 
 struct Entry {
   Key key;
   dnnl::matmul prim;
-  dnnl::memory src, wei, dst, scratchpad;
+  dnnl::memory src, wei, bias, dst, scratchpad;
   size_t scratchpad_bytes = 0;
   std::string impl;
 };
@@ -193,13 +167,17 @@ Entry& lookup(ThreadState& st, const Key& k, float alpha, float beta) {
     po.append_sum(beta);  // dst = alpha·acc + beta·dst
     attr.set_post_ops(po);
   }
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, engine());
+  const dnnl::memory::desc bias_md({1, k.N}, dt::f32, dims{k.N, 1});
+  const dnnl::matmul::desc md =
+      k.bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
+  const dnnl::matmul::primitive_desc pd(md, attr, engine());
   auto e = std::make_unique<Entry>();
   e->key = k;
   e->prim = dnnl::matmul(pd);
   e->src = dnnl::memory(a_md, engine(), DNNL_MEMORY_NONE);
   e->wei = dnnl::memory(b_md, engine(), DNNL_MEMORY_NONE);
   e->dst = dnnl::memory(c_md, engine(), DNNL_MEMORY_NONE);
+  if (k.bias) e->bias = dnnl::memory(bias_md, engine(), DNNL_MEMORY_NONE);
   e->scratchpad = dnnl::memory(pd.scratchpad_desc(), engine(), DNNL_MEMORY_NONE);
   e->scratchpad_bytes = pd.scratchpad_desc().get_size();
   e->impl = pd.impl_info_str();
@@ -227,40 +205,89 @@ std::string gemm_bf16_last_impl() {
   return st.last ? st.last->impl : std::string();
 }
 
-void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-               int64_t ldc) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {  // empty sum: C = beta·C (beta == 0 overwrites, as in BLAS)
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
-    return;
-  }
-  ThreadState& st = state();
-  // The cache key includes the thread count: oneDNN fixes a primitive's work split at creation.
-  const Key key{M, N, K, ldc, bits_of(alpha), bits_of(beta), omp_get_max_threads(), trans_a,
-                trans_b};
+namespace {
+
+// C = beta·C for an empty sum (beta == 0 overwrites, as in BLAS).
+void scale_only(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
+// Runs the cached primitive on operands already in bf16 (packed as stored).
+void run(ThreadState& st, const Key& key, float alpha, float beta, const uint16_t* a16, const uint16_t* b16,
+         const float* bias, float* C) {
   Entry& e = lookup(st, key, alpha, beta);
   st.last = &e;
+  e.src.set_data_handle(const_cast<uint16_t*>(a16));
+  e.wei.set_data_handle(const_cast<uint16_t*>(b16));
+  e.dst.set_data_handle(C);
+  e.scratchpad.set_data_handle(st.pad.get(std::max<size_t>(e.scratchpad_bytes, 64)));
+  // The C API takes a plain argument array (the C++ one wants an unordered_map per call).
+  dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, e.src.get()},
+                             {DNNL_ARG_WEIGHTS, e.wei.get()},
+                             {DNNL_ARG_DST, e.dst.get()},
+                             {DNNL_ARG_SCRATCHPAD, e.scratchpad.get()},
+                             {DNNL_ARG_BIAS, nullptr}};
+  int nargs = 4;
+  if (bias) {
+    e.bias.set_data_handle(const_cast<float*>(bias));
+    args[4].memory = e.bias.get();
+    nargs = 5;
+  }
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(e.prim.get(), st.stream.get(), nargs, args),
+                          "gemm_bf16: matmul execution failed");
+  dnnl::error::wrap_c_api(dnnl_stream_wait(st.stream.get()), "gemm_bf16: stream wait failed");
+}
 
+Key make_key(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, float beta, int64_t ldc,
+             bool bias) {
+  // The key includes the thread count: oneDNN fixes a primitive's work split at creation.
+  return Key{M, N, K, ldc, bits_of(alpha), bits_of(beta), omp_get_max_threads(), trans_a, trans_b, bias};
+}
+
+void gemm_impl(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, const float* bias, float beta, float* C, int64_t ldc) {
+  ThreadState& st = state();
   auto* a16 = static_cast<uint16_t*>(st.a.get(static_cast<size_t>(M * K) * 2));
   auto* b16 = static_cast<uint16_t*>(st.b.get(static_cast<size_t>(K * N) * 2));
   // A is stored trans_a ? K×M : M×K, B is stored trans_b ? N×K : K×N; packed as stored.
   to_bf16_truncate(A, trans_a ? K : M, trans_a ? M : K, lda, a16);
   to_bf16_truncate(B, trans_b ? N : K, trans_b ? K : N, ldb, b16);
+  run(st, make_key(trans_a, trans_b, M, N, K, alpha, beta, ldc, bias != nullptr), alpha, beta, a16, b16, bias, C);
+}
 
-  e.src.set_data_handle(a16);
-  e.wei.set_data_handle(b16);
-  e.dst.set_data_handle(C);
-  e.scratchpad.set_data_handle(st.pad.get(std::max<size_t>(e.scratchpad_bytes, 64)));
-  // The C API takes a plain argument array (the C++ one wants an unordered_map per call).
-  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e.src.get()},
-                             {DNNL_ARG_WEIGHTS, e.wei.get()},
-                             {DNNL_ARG_DST, e.dst.get()},
-                             {DNNL_ARG_SCRATCHPAD, e.scratchpad.get()}};
-  dnnl::error::wrap_c_api(dnnl_primitive_execute(e.prim.get(), st.stream.get(), 4, args),
-                          "gemm_bf16: matmul execution failed");
-  dnnl::error::wrap_c_api(dnnl_stream_wait(st.stream.get()), "gemm_bf16: stream wait failed");
+}  // namespace
+
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return scale_only(M, N, beta, C, ldc);
+  gemm_impl(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, nullptr, beta, C, ldc);
+}
+
+void gemm_bf16_bias(bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                    int64_t ldb, const float* bias, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = bias[j];
+    return;
+  }
+  gemm_impl(false, trans_b, M, N, K, 1.0f, A, lda, B, ldb, bias, 0.0f, C, ldc);
+}
+
+uint16_t* gemm_bf16_operand_scratch(int64_t n) {
+  return static_cast<uint16_t*>(state().a.get(static_cast<size_t>(std::max<int64_t>(n, 1)) * 2));
+}
+
+void gemm_bf16_converted_a(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                           const uint16_t* A16, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return scale_only(M, N, beta, C, ldc);
+  ThreadState& st = state();
+  auto* b16 = static_cast<uint16_t*>(st.b.get(static_cast<size_t>(K * N) * 2));
+  to_bf16_truncate(B, trans_b ? N : K, trans_b ? K : N, ldb, b16);
+  run(st, make_key(trans_a, trans_b, M, N, K, alpha, beta, ldc, false), alpha, beta, A16, b16, nullptr, C);
 }
 
 }  // namespace nurture::core

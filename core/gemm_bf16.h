@@ -41,9 +41,24 @@ bool bf16_gemm_available();
 // allocates nothing of its own (oneDNN's execute still builds a small argument map inside).
 // Threads may call it concurrently (each has its own cache). Like sgemm, it parallelises with
 // OpenMP internally: call it from outside parallel regions.
-void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-               int64_t ldc);
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// C = op(A)·op(B) + bias, with bias[N] fp32 added to every row inside oneDNN's epilogue (no
+// separate pass over C). Per element this is fl(acc + bias[j]) — what gemm_bf16 followed by a
+// `C[i][j] += bias[j]` pass gives, up to the summation order of acc (tests/core/gemm_bf16_test.cpp).
+void gemm_bf16_bias(bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                    int64_t ldb, const float* bias, float* C, int64_t ldc);
+
+// For callers that feed one operand to two GEMMs (a linear layer's backward uses dy for both dx
+// and dW): convert it once with to_bf16_truncate into gemm_bf16_operand_scratch (this thread's A
+// scratch, valid until the next gemm_bf16 / gemm_bf16_bias call on this thread; packed as
+// stored, i.e. rows × cols of the stored matrix, row stride cols), then call
+// gemm_bf16_converted_a once per GEMM. It converts only B, never touches the A scratch, and
+// otherwise behaves exactly as gemm_bf16 with the same arguments.
+uint16_t* gemm_bf16_operand_scratch(int64_t n);
+void gemm_bf16_converted_a(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                           const uint16_t* A16, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
 // The conversion gemm_bf16 applies to its operands, exposed for benchmarks and for callers that
 // keep bf16 copies: src is rows × cols with row stride ld, dst is rows × cols packed. Truncating

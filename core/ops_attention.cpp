@@ -1,10 +1,27 @@
+// Causal attention, blocked over query rows (FlashAttention-style recomputation, Dao et al. 2022).
+//
+// Per (batch, head), the query rows are cut into blocks of kRows; block [i0, i1) only needs the
+// keys [0, i1), so the masked upper triangle is computed for at most one block-diagonal tile
+// (56% of the full T×T work at T = 256). Nothing of size T×T is kept: backward recomputes each
+// block's probabilities with the very same code, so they are bit-identical to the forward's.
+// Memory: two kRows×T tiles per thread instead of [B, H, T, T] probabilities per layer.
+//
+// The rounding points are those of causal_attention_reference (core/attention_reference.cpp):
+// scores rounded as a half GEMM output, exponentials rounded when the softmax is in half,
+// probabilities rounded as a GEMM operand, dP and dS rounded as GEMM output / operand. Rounding
+// is elementwise, so rounding a tile instead of the full matrix gives the same values; only the
+// summation orders (GEMM blocking, vectorised row sums) and the exponential (Eigen's vectorised
+// exp, not libm's) differ from the reference, by a few fp32 ulps.
+#include <immintrin.h>
 #include <omp.h>
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <limits>
+#include <cstring>
 
+#include "core/gemm_bf16.h"
 #include "core/ops.h"
 
 namespace nurture::core {
@@ -13,7 +30,128 @@ namespace {
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using CStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
 using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
-using Dense = Eigen::Map<RowMat>;
+using Tile = Eigen::Map<RowMat, Eigen::Aligned64>;
+using Arr = Eigen::Map<Eigen::ArrayXf>;
+
+// Query rows per block. Smaller blocks skip more of the masked triangle but make each GEMM
+// smaller; 32 was the fastest of 16/32/64 on the benchmark model (T = 256, head_dim 32).
+constexpr int64_t kRows = 32;
+
+struct HeadView {
+  CStrided q, k, v;  // [T, hd], row stride 3C
+};
+
+// ---------------------------------------------------------------------------------------------
+// Native bf16 for the two "NT" tile products (S = Q·Kᵀ and dP = dY·Vᵀ, inner dimension hd) when
+// the policy runs its GEMMs natively in bf16 (OpPrecision::gemm == gemm_bf16). Their operands are
+// then bf16 values already (q, k, v are slices of the rounded qkv activation, dY is a rounded
+// activation gradient), so the products are exact in fp32 and only the summation order differs
+// from the fp32 GEMM: the native-GEMM contract of the linear layers (core/gemm_bf16.h), including
+// its flush of subnormal products. vdpbf16ps takes the inner dimension in pairs: word p of a row
+// holds elements 2p (low half) and 2p+1 (high half) as bf16.
+constexpr int64_t kMaxWords = 128;  // head_dim ≤ 256 (larger heads use the fp32 path)
+
+uint32_t pair_word(const float* row, int64_t p) {
+  uint32_t lo, hi;
+  std::memcpy(&lo, row + 2 * p, 4);
+  std::memcpy(&hi, row + 2 * p + 1, 4);
+  return (hi & 0xffff0000u) | (lo >> 16);  // truncation: exact for bf16 values
+}
+
+// B rows [0, n) of a [n, 2·kw] matrix (row stride ld) into dst[p·ldp + j] = word p of row j: the
+// layout whose 16-lane slices vdpbf16ps multiplies against a broadcast word of A.
+void pack_pairs(const float* src, int64_t ld, int64_t n, int64_t kw, uint32_t* dst, int64_t ldp) {
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < kw; ++p) dst[p * ldp + j] = pair_word(src + j * ld, p);
+}
+
+// C[r × n] (row stride n) = A[r × 2kw] (row stride lda) · Bᵀ, B packed by pack_pairs. Four rows
+// at a time against 16 columns; the summation order over the inner dimension is fixed.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void nt_tile_bf16(const float* A, int64_t lda,
+                                                                                  int64_t r, const uint32_t* Bp,
+                                                                                  int64_t ldp, int64_t n, int64_t kw,
+                                                                                  float* C) {
+  alignas(64) uint32_t aw[4][kMaxWords];
+  for (int64_t i0 = 0; i0 < r; i0 += 4) {
+    const int64_t ri = std::min<int64_t>(4, r - i0);
+    for (int64_t a = 0; a < 4; ++a) {
+      const float* row = A + (i0 + std::min(a, ri - 1)) * lda;  // tails repeat the last row
+      for (int64_t p = 0; p < kw; ++p) aw[a][p] = pair_word(row, p);
+    }
+    for (int64_t j0 = 0; j0 < n; j0 += 16) {
+      __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+      for (int64_t p = 0; p < kw; ++p) {
+        const __m512bh b = (__m512bh)_mm512_loadu_si512(Bp + p * ldp + j0);
+        c0 = _mm512_dpbf16_ps(c0, (__m512bh)_mm512_set1_epi32(int(aw[0][p])), b);
+        c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_set1_epi32(int(aw[1][p])), b);
+        c2 = _mm512_dpbf16_ps(c2, (__m512bh)_mm512_set1_epi32(int(aw[2][p])), b);
+        c3 = _mm512_dpbf16_ps(c3, (__m512bh)_mm512_set1_epi32(int(aw[3][p])), b);
+      }
+      const __mmask16 m = n - j0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j0)) - 1u);
+      float* c = C + i0 * n + j0;
+      _mm512_mask_storeu_ps(c, m, c0);
+      if (ri > 1) _mm512_mask_storeu_ps(c + n, m, c1);
+      if (ri > 2) _mm512_mask_storeu_ps(c + 2 * n, m, c2);
+      if (ri > 3) _mm512_mask_storeu_ps(c + 3 * n, m, c3);
+    }
+  }
+}
+
+// Packed K or V of one head for the native path: kw words × ldp columns (ldp ≥ T, a multiple of
+// 16 so the last 16-lane load stays inside).
+struct PackedHead {
+  uint32_t* p = nullptr;  // null: fp32 path
+  int64_t ldp = 0, kw = 0;
+};
+
+// Packs K (and with_v, V) of one head into words[0, 2·kw·ldp) (packed is kw·ldp; 0 = fp32 path).
+void pack_head(const HeadView& hv, int64_t T, int64_t kw, int64_t ldp, int64_t packed, uint32_t* words, bool with_v,
+               PackedHead& kp, PackedHead& vp) {
+  if (packed == 0) return;
+  kp = {words, ldp, kw};
+  pack_pairs(hv.k.data(), hv.k.outerStride(), T, kw, kp.p, ldp);
+  if (with_v) {
+    vp = {words + packed, ldp, kw};
+    pack_pairs(hv.v.data(), hv.v.outerStride(), T, kw, vp.p, ldp);
+  }
+}
+
+// What the softmax needs besides the tile.
+struct SoftmaxParams {
+  float scale, slope;
+  RoundFn round_op;  // null under fp32
+  bool half_softmax;
+  const float* ramp;  // 0, 1, 2, ... (ALiBi distances without a per-element int→float)
+  PackedHead kp;      // K of this head when the scores are computed natively in bf16
+};
+
+// Probabilities of query rows [i0, i0 + r) against keys [0, n): P is r×n, row stride n.
+// Entries right of the diagonal are exactly 0.
+void probs_tile(const HeadView& hv, int64_t i0, int64_t r, int64_t n, const SoftmaxParams& sp, float* P) {
+  Tile S(P, r, n);
+  if (sp.kp.p)
+    nt_tile_bf16(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, sp.kp.p, sp.kp.ldp, n, sp.kp.kw, P);
+  else
+    S.noalias() = hv.q.middleRows(i0, r) * hv.k.topRows(n).transpose();
+  sp.round_op(P, r * n);  // a half GEMM output
+  for (int64_t a = 0; a < r; ++a) {
+    const int64_t i = i0 + a, len = i + 1;
+    Arr row(P + a * n, len);
+    if (sp.slope != 0.0f)
+      row = row * sp.scale - sp.slope * (float(i) - Eigen::Map<const Eigen::ArrayXf>(sp.ramp, len));
+    else
+      row = row * sp.scale;
+    row = (row - row.maxCoeff()).exp();
+    std::fill(P + a * n + len, P + (a + 1) * n, 0.0f);
+  }
+  if (sp.half_softmax) sp.round_op(P, r * n);  // exponentials stored in half
+  for (int64_t a = 0; a < r; ++a) {
+    Arr row(P + a * n, i0 + a + 1);
+    row *= 1.0f / row.sum();
+  }
+  sp.round_op(P, r * n);  // probabilities enter the P·V GEMM in half
+}
+
 }  // namespace
 
 // ALiBi head slopes for a power-of-two head count: 2^(-8(h+1)/H) (Press et al. 2022);
@@ -32,76 +170,88 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   assert(C3 == 3 * C && C % H == 0);
   const float scale = 1.0f / std::sqrt(float(hd));
   Tensor y = ctx.make(Shape{B, T, C}, qkv.tracked());
-  // Attention probabilities [B, H, T, T], kept for backward (upper triangle is exactly 0).
-  float* probs = ctx.scratch(B * H * T * T);
-  // Under a half policy: the QKᵀ GEMM emits half scores; P·V reads P in half (autocast casts
-  // bmm inputs); with softmax_fp32 off the exponentials are stored in half as well.
   const RoundFn round_op = ctx.prec.gemm_operand;
   const bool half_softmax = round_op && !ctx.prec.softmax_fp32;
+
+  // Per thread: the probability tile and the dP/dS tile (backward), rounded up to 16 floats so
+  // every tile stays 64-byte aligned. Backward reuses the forward's (the forward is over by then).
+  const int nthreads = omp_get_max_threads();
+  const int64_t tile = (kRows * T + 15) / 16 * 16;
+  // Native bf16 tile products (see nt_tile_bf16): each thread also packs K and V of its head.
+  const bool native = ctx.prec.gemm == gemm_bf16 && hd % 2 == 0 && hd / 2 <= kMaxWords;
+  const int64_t kw = hd / 2, ldp = (T + 15) / 16 * 16, packed = native ? kw * ldp : 0;
+  const int64_t slot = 2 * tile + 2 * packed;  // P, dS, packed K, packed V
+  float* work = ctx.scratch(int64_t(nthreads) * slot);
+  float* ramp = ctx.scratch(T);
+  for (int64_t j = 0; j < T; ++j) ramp[j] = float(j);
+
+  auto view = [=](const float* p, int64_t b, int64_t h) {
+    const float* base = p + b * T * C3 + h * hd;
+    return HeadView{CStrided(base, T, hd, Eigen::OuterStride<>(C3)),
+                    CStrided(base + C, T, hd, Eigen::OuterStride<>(C3)),
+                    CStrided(base + 2 * C, T, hd, Eigen::OuterStride<>(C3))};
+  };
+  auto params = [=](int64_t h) {
+    return SoftmaxParams{scale, alibi ? alibi_slope(int(h), int(H)) : 0.0f, round_op, half_softmax, ramp, {}};
+  };
+
 #pragma omp parallel for schedule(static)
   for (int64_t bh = 0; bh < B * H; ++bh) {
     const int64_t b = bh / H, h = bh % H;
-    const float* base = qkv.data + b * T * C3 + h * hd;
-    CStrided q(base, T, hd, Eigen::OuterStride<>(C3));
-    CStrided k(base + C, T, hd, Eigen::OuterStride<>(C3));
-    CStrided v(base + 2 * C, T, hd, Eigen::OuterStride<>(C3));
-    Dense P(probs + bh * T * T, T, T);
-    P.noalias() = q * k.transpose();
-    round_op(P.data(), T * T);
-    const float slope = alibi ? alibi_slope(int(h), int(H)) : 0.0f;
-    for (int64_t i = 0; i < T; ++i) {
-      float* row = P.data() + i * T;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j <= i; ++j) {
-        row[j] = row[j] * scale - slope * float(i - j);
-        mx = std::max(mx, row[j]);
-      }
-      float s = 0;
-      for (int64_t j = 0; j <= i; ++j) row[j] = std::exp(row[j] - mx);
-      if (half_softmax) round_op(row, i + 1);
-      for (int64_t j = 0; j <= i; ++j) s += row[j];
-      const float inv = 1.0f / s;
-      for (int64_t j = 0; j <= i; ++j) row[j] *= inv;
-      for (int64_t j = i + 1; j < T; ++j) row[j] = 0.0f;
+    const HeadView hv = view(qkv.data, b, h);
+    SoftmaxParams sp = params(h);
+    float* P = work + int64_t(omp_get_thread_num()) * slot;
+    PackedHead unused;
+    pack_head(hv, T, kw, ldp, packed, reinterpret_cast<uint32_t*>(P + 2 * tile), false, sp.kp, unused);
+    for (int64_t i0 = 0; i0 < T; i0 += kRows) {
+      const int64_t r = std::min(kRows, T - i0), n = i0 + r;
+      probs_tile(hv, i0, r, n, sp, P);
+      Strided out(y.data + b * T * C + i0 * C + h * hd, r, hd, Eigen::OuterStride<>(C));
+      out.noalias() = Tile(P, r, n) * hv.v.topRows(n);
     }
-    round_op(P.data(), T * T);
-    Strided out(y.data + b * T * C + h * hd, T, hd, Eigen::OuterStride<>(C));
-    out.noalias() = P * v;
   }
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
-  const int nthreads = omp_get_max_threads();
-  float* work = ctx.scratch(int64_t(nthreads) * T * T);
-  ctx.record(y, [qkv, y, probs, work, B, T, C, C3, H, hd, scale, round_op] {
+
+  ctx.record(y, [qkv, y, work, tile, packed, ldp, B, T, C, C3, H, hd, scale, round_op, view, params] {
+    const int64_t slot = 2 * tile + 2 * packed, kw = hd / 2;
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; ++bh) {
       const int64_t b = bh / H, h = bh % H;
-      const float* base = qkv.data + b * T * C3 + h * hd;
+      const HeadView hv = view(qkv.data, b, h);
+      SoftmaxParams sp = params(h);
+      PackedHead vp;
       float* gbase = qkv.grad + b * T * C3 + h * hd;
-      CStrided q(base, T, hd, Eigen::OuterStride<>(C3));
-      CStrided k(base + C, T, hd, Eigen::OuterStride<>(C3));
-      CStrided v(base + 2 * C, T, hd, Eigen::OuterStride<>(C3));
       Strided dq(gbase, T, hd, Eigen::OuterStride<>(C3));
       Strided dk(gbase + C, T, hd, Eigen::OuterStride<>(C3));
       Strided dv(gbase + 2 * C, T, hd, Eigen::OuterStride<>(C3));
-      CStrided dy(y.grad + b * T * C + h * hd, T, hd, Eigen::OuterStride<>(C));
-      Eigen::Map<const RowMat> P(probs + bh * T * T, T, T);
-      Dense dP(work + int64_t(omp_get_thread_num()) * T * T, T, T);
-      dv.noalias() += P.transpose() * dy;
-      dP.noalias() = dy * v.transpose();
-      round_op(dP.data(), T * T);  // a half GEMM output
-      // Softmax backward: dS = P ⊙ (dP − rowsum(P ⊙ dP)), then the 1/sqrt(hd) scale.
-      for (int64_t i = 0; i < T; ++i) {
-        const float* p = P.data() + i * T;
-        float* d = dP.data() + i * T;
-        float dot = 0;
-        for (int64_t j = 0; j <= i; ++j) dot += p[j] * d[j];
-        for (int64_t j = 0; j <= i; ++j) d[j] = p[j] * (d[j] - dot) * scale;
-        for (int64_t j = i + 1; j < T; ++j) d[j] = 0.0f;
+      float* P = work + int64_t(omp_get_thread_num()) * slot;
+      float* dS = P + tile;
+      pack_head(hv, T, kw, ldp, packed, reinterpret_cast<uint32_t*>(P + 2 * tile), true, sp.kp, vp);
+      for (int64_t i0 = 0; i0 < T; i0 += kRows) {
+        const int64_t r = std::min(kRows, T - i0), n = i0 + r;
+        probs_tile(hv, i0, r, n, sp, P);
+        Tile Pt(P, r, n), dSt(dS, r, n);
+        CStrided dy(y.grad + b * T * C + i0 * C + h * hd, r, hd, Eigen::OuterStride<>(C));
+        dv.topRows(n).noalias() += Pt.transpose() * dy;
+        if (vp.p)
+          nt_tile_bf16(dy.data(), C, r, vp.p, vp.ldp, n, vp.kw, dS);
+        else
+          dSt.noalias() = dy * hv.v.topRows(n).transpose();
+        round_op(dS, r * n);  // a half GEMM output
+        // Softmax backward: dS = P ⊙ (dP − rowsum(P ⊙ dP)), then the 1/sqrt(hd) scale.
+        for (int64_t a = 0; a < r; ++a) {
+          const int64_t len = i0 + a + 1;
+          Eigen::Map<const Eigen::ArrayXf> p(P + a * n, len);
+          Arr d(dS + a * n, len);
+          const float dot = (p * d).sum();
+          d = p * (d - dot) * scale;
+          std::fill(dS + a * n + len, dS + (a + 1) * n, 0.0f);
+        }
+        round_op(dS, r * n);  // dS enters two half GEMMs
+        dq.middleRows(i0, r).noalias() += dSt * hv.k.topRows(n);
+        dk.topRows(n).noalias() += dSt.transpose() * hv.q.middleRows(i0, r);
       }
-      round_op(dP.data(), T * T);  // dS enters two half GEMMs
-      dq.noalias() += dP * k;
-      dk.noalias() += dP.transpose() * q;
     }
   });
   return y;

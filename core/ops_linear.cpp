@@ -4,14 +4,22 @@
 #include <vector>
 
 #include "core/gemm.h"
+#include "core/gemm_bf16.h"
 #include "core/ops.h"
 
 namespace nurture::core {
 
-void colsum_accumulate(const float* m, int64_t rows, int64_t cols, float* out) {
-  constexpr int64_t kChunk = 64;  // fixed: the summation order must not depend on thread count
+namespace {
+
+// Column sums of m into out in a fixed order (chunks of kChunk rows summed separately, then the
+// chunk sums in chunk order), so the result does not depend on the thread count. before_chunk(r0,
+// n) runs on rows [r0, r0 + n) right before they are summed, while they are in cache.
+template <class BeforeChunk>
+void colsum_chunked(const float* m, int64_t rows, int64_t cols, float* out, BeforeChunk before_chunk) {
+  constexpr int64_t kChunk = 64;
   const int64_t nchunks = (rows + kChunk - 1) / kChunk;
   if (nchunks <= 1) {
+    before_chunk(0, rows);
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j) out[j] += m[i * cols + j];
     return;
@@ -23,11 +31,25 @@ void colsum_accumulate(const float* m, int64_t rows, int64_t cols, float* out) {
   for (int64_t c = 0; c < nchunks; ++c) {
     float* acc = p + c * cols;
     const int64_t end = std::min(rows, (c + 1) * kChunk);
+    before_chunk(c * kChunk, end - c * kChunk);
     for (int64_t i = c * kChunk; i < end; ++i)
       for (int64_t j = 0; j < cols; ++j) acc[j] += m[i * cols + j];
   }
   for (int64_t c = 0; c < nchunks; ++c)
     for (int64_t j = 0; j < cols; ++j) out[j] += p[c * cols + j];
+}
+
+// dy (M×N) to bf16 for the native GEMMs and, when db is given, its column sums added into db
+// (bit for bit colsum_accumulate's): one read of dy instead of two.
+void convert_dy(const float* dy, int64_t M, int64_t N, uint16_t* dy16, float* db) {
+  if (!db) return to_bf16_truncate(dy, M, N, N, dy16);
+  colsum_chunked(dy, M, N, db, [&](int64_t r0, int64_t n) { to_bf16_truncate(dy + r0 * N, n, N, N, dy16 + r0 * N); });
+}
+
+}  // namespace
+
+void colsum_accumulate(const float* m, int64_t rows, int64_t cols, float* out) {
+  colsum_chunked(m, rows, cols, out, [](int64_t, int64_t) {});
 }
 
 Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
@@ -37,17 +59,32 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   dims.back() = N;
   Tensor y = ctx.make(Shape(dims), x.tracked() || w.tracked() || (b && b->tracked()));
   const GemmFn gemm = ctx.prec.gemm ? ctx.prec.gemm : sgemm;
-  gemm(false, true, M, N, K, 1.0f, x.data, K, w.data, K, 0.0f, y.data, N);
-  if (b) {
-    const float* bias = b->data;
+  // The native bf16 GEMM adds the bias in its epilogue and, in backward, converts dy to bf16 once
+  // for both GEMMs: the same values as the generic path up to summation order (the native GEMM's
+  // contract anyway), one pass over y and one conversion of dy fewer.
+  const bool native = gemm == gemm_bf16;
+  if (native && b) {
+    gemm_bf16_bias(true, M, N, K, x.data, K, w.data, K, b->data, y.data, N);
+  } else {
+    gemm(false, true, M, N, K, 1.0f, x.data, K, w.data, K, 0.0f, y.data, N);
+    if (b) {
+      const float* bias = b->data;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) y.data[i * N + j] += bias[j];
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) y.data[i * N + j] += bias[j];
+    }
   }
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
   Tensor bb = b ? *b : Tensor{};
-  ctx.record(y, [x, w, bb, y, M, N, K, gemm] {
+  ctx.record(y, [x, w, bb, y, M, N, K, gemm, native] {
+    if (native && x.grad && w.grad) {
+      uint16_t* dy16 = gemm_bf16_operand_scratch(M * N);
+      convert_dy(y.grad, M, N, dy16, bb.grad);
+      gemm_bf16_converted_a(false, false, M, K, N, 1.0f, dy16, w.data, K, 1.0f, x.grad, K);
+      gemm_bf16_converted_a(true, false, N, K, M, 1.0f, dy16, x.data, K, 1.0f, w.grad, K);
+      return;
+    }
     if (x.grad) gemm(false, false, M, K, N, 1.0f, y.grad, N, w.data, K, 1.0f, x.grad, K);
     if (w.grad) gemm(true, false, N, K, M, 1.0f, y.grad, N, x.data, K, 1.0f, w.grad, K);
     if (bb.grad) colsum_accumulate(y.grad, M, N, bb.grad);

@@ -1,9 +1,15 @@
+#include <Eigen/Core>
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 
 #include "core/ops.h"
 
 namespace nurture::core {
+
+namespace {
+constexpr int64_t kBlock = 1024;  // exponentials per stack buffer in the forward's row sum
+}  // namespace
 
 Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets) {
   const int64_t N = logits.rows(), V = logits.cols();
@@ -16,10 +22,18 @@ Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < N; ++i) {
     const float* x = logits.data + i * V;
-    float mx = x[0];
-    for (int64_t j = 1; j < V; ++j) mx = std::max(mx, x[j]);
+    Eigen::Map<const Eigen::ArrayXf> row(x, V);
+    const float mx = row.maxCoeff();
+    // Vectorised float exponentials (libm's scalar double exp was ~4% of a training step),
+    // summed in double per block of kBlock, so the sum keeps the double accumulation's accuracy.
+    alignas(64) float e[kBlock];
     double s = 0;
-    for (int64_t j = 0; j < V; ++j) s += std::exp(double(x[j] - mx));
+    for (int64_t j0 = 0; j0 < V; j0 += kBlock) {
+      const int64_t len = std::min(kBlock, V - j0);
+      Eigen::Map<Eigen::ArrayXf> eb(e, len);
+      eb = (row.segment(j0, len) - mx).exp();
+      for (int64_t j = 0; j < len; ++j) s += e[j];
+    }
     lse[i] = mx + static_cast<float>(std::log(s));
     round_op(&lse[i], 1);
     row_loss[i] = targets[i] >= 0 ? lse[i] - x[targets[i]] : 0.0f;
@@ -42,7 +56,7 @@ Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets) {
       if (targets[i] < 0) continue;
       const float* x = logits.data + i * V;
       float* dx = logits.grad + i * V;
-      for (int64_t j = 0; j < V; ++j) dx[j] += std::exp(x[j] - lse[i]) * dl;
+      Eigen::Map<Eigen::ArrayXf>(dx, V) += (Eigen::Map<const Eigen::ArrayXf>(x, V) - lse[i]).exp() * dl;
       dx[targets[i]] -= dl;
     }
   });

@@ -8,7 +8,6 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <unsupported/Eigen/SpecialFunctions>
 
 #include "core/ops.h"
 
@@ -24,25 +23,6 @@ using core::alibi_slope;
 
 int64_t length(const Segment& s) { return s.end - s.begin; }
 }  // namespace
-
-core::Tensor gelu_vectorized(core::Ctx& ctx, const core::Tensor& x, core::GeluKind kind) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f, kInvSqrt2 = 0.7071067811865476f;
-  constexpr int64_t kBlock = 4096;
-  const int64_t n = x.numel(), blocks = (n + kBlock - 1) / kBlock;
-  core::Tensor y = ctx.make(x.shape, false);
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t off = b * kBlock, m = std::min(kBlock, n - off);
-    Eigen::Map<const Eigen::ArrayXf> X(x.data + off, m);
-    Eigen::Map<Eigen::ArrayXf> Y(y.data + off, m);
-    if (kind == core::GeluKind::Tanh)
-      Y = 0.5f * X * (1.0f + (kSqrt2OverPi * (X + 0.044715f * X * X * X)).tanh());
-    else
-      Y = 0.5f * X * (1.0f + (X * kInvSqrt2).erf());
-  }
-  ctx.prec.act(y.data, n);
-  return y;
-}
 
 int64_t PackedBatch::add_sequence(const int32_t* tokens, int64_t n) {
   Segment s;
@@ -205,7 +185,7 @@ core::Tensor PackedForward::operator()(core::Ctx& ctx, const PackedBatch& batch,
 
     h = core::layer_norm(ctx, x, P.tensor(bp.ln_2_w), ptr(ln2b));
     core::Tensor f = model::observed_linear(ctx, obs, l, model::LinearSite::fc, h, P.tensor(bp.fc_w), ptr(fb));
-    f = gelu_vectorized(ctx, f, cfg.gelu);
+    f = core::gelu(ctx, f, cfg.gelu);
     core::Tensor m =
         model::observed_linear(ctx, obs, l, model::LinearSite::mlp_proj, f, P.tensor(bp.mlp_proj_w), ptr(mpb));
     x = core::add(ctx, x, m);

@@ -4,8 +4,7 @@
 // padding, and scoring k choices that share one context runs the context k times. This forward
 // packs all tokens of a batch into one stream of N rows instead. Every op of the model except
 // attention works row by row (embedding, LayerNorm, linear, GELU, residual add), so it runs on the
-// packed rows unchanged (the core ops GPT::forward calls; GELU in a vectorized form, see
-// gelu_vectorized); attention is restricted to each
+// packed rows unchanged (the core ops GPT::forward calls); attention is restricted to each
 // sequence (block-diagonal causal). A continuation segment names a parent segment (a shared
 // context): its rows sit at positions after the parent's and attend to all parent rows, so the
 // context is computed once and each choice pays only for its own tokens. lm_head runs only on the
@@ -57,12 +56,6 @@ class PackedForward {
   model::GPT& gpt_;
   std::vector<float> sinusoid_;  // the fixed table GPT builds for pos == sinusoidal
 };
-
-// core::gelu's formula (tanh approximation or exact erf, output rounded by ctx.prec.act) with
-// Eigen's vectorized tanh/erf instead of libm's scalar calls: it differs from core::gelu by
-// < 1e-6 and is ~20× faster; scalar tanhf was 35–40% of the whole evaluation forward.
-// Forward only (no tape).
-core::Tensor gelu_vectorized(core::Ctx& ctx, const core::Tensor& x, core::GeluKind kind);
 
 // Causal self-attention restricted to segments: qkv [1, N, 3C] → [1, N, C]. Row i of a segment
 // attends to its parent's rows and to its own rows up to i; ALiBi distances use the positions.

@@ -7,7 +7,8 @@
 //   activations                     rounded to the half format when an op stores them
 //   GEMMs                           half operands, exact products, fp32 accumulation, output
 //                                   rounded — what tensor cores compute; under bf16 the
-//                                   linears run oneDNN's native bf16 GEMM (native_gemm), which
+//                                   linears run oneDNN's native bf16 GEMM and attention's
+//                                   Q·Kᵀ and dY·Vᵀ an AVX512_BF16 kernel (native_gemm), which
 //                                   differs from the fp32 emulation only in summation order
 //                                   (and flushes products below 2^-126)
 //   LayerNorm / softmax / loss      fp32 inside when the *_fp32 flag is on (output rounded);

@@ -94,8 +94,9 @@ const std::vector<KeySpec>& config_keys() {
         integer(NURTURE_KEY(precision, growth_interval), at_least(1),
                 "Doubles the dynamic scale after this many consecutive finite steps."),
         boolean(NURTURE_KEY(precision, native_gemm),
-                "bf16: run the linears' GEMMs on native bf16 kernels when the CPU has AVX512_BF16 (same exact "
-                "products, fp32 accumulation, another summation order); false: fp32 GEMMs on rounded operands."),
+                "bf16: run the linears' GEMMs and attention's Q·Kᵀ and dY·Vᵀ on native bf16 kernels when the CPU has "
+                "AVX512_BF16 (same exact products, fp32 accumulation, another summation order); false: fp32 GEMMs on "
+                "rounded operands."),
         real(NURTURE_KEY(precision, min_scale), positive(),
              "A dynamic scale that falls below this stops training with an error (it means gradients overflow at any scale)."),
 

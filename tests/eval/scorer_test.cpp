@@ -150,22 +150,6 @@ TEST(Scorer, ErfGeluModelMatchesPlainForward) {
   }
 }
 
-TEST(PackedForward, VectorizedGeluMatchesCoreGelu) {
-  core::Buffer x(core::Shape{3, 5000});
-  core::SeqRng r(1);
-  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>(r.uniform() * 24 - 12);
-  for (core::GeluKind kind : {core::GeluKind::Tanh, core::GeluKind::Erf}) {
-    core::Arena a, g;
-    core::Ctx ctx(a, g, nullptr);
-    const core::Tensor want = core::gelu(ctx, x.t(), kind), got = eval::gelu_vectorized(ctx, x.t(), kind);
-    ASSERT_EQ(got.shape, want.shape);
-    float worst = 0;
-    for (int64_t i = 0; i < x.numel(); ++i)
-      worst = std::max(worst, std::abs(got.data[i] - want.data[i]) / std::max(1.0f, std::abs(want.data[i])));
-    EXPECT_LT(worst, 2e-6f) << (kind == core::GeluKind::Tanh ? "tanh" : "erf");
-  }
-}
-
 TEST(Scorer, ResultsAreBitIdenticalAcrossRuns) {
   model::GPT gpt(small_config());
   gpt.init(3);
@@ -219,6 +203,9 @@ TEST(Scorer, ObserverAndPrecisionAreApplied) {
 
   precision::PolicyConfig pc;
   pc.dtype = precision::Format::bf16;
+  // The native bf16 GEMM requires bf16-representable operands (a trained bf16 model's working
+  // copy); these weights are fp32, so use the emulation's fp32 GEMM on the rounded activations.
+  pc.native_gemm = false;
   precision::MixedPrecision mp(pc);
   eval::Scorer bf16(gpt, {.prec = mp.op_precision(false), .batch_tokens = 100000});
   const auto half = bf16.score(reqs);
