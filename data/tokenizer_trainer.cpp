@@ -89,7 +89,7 @@ void validate(const TokenizerOptions& o) {
     throw DataError("vocab_size " + std::to_string(o.vocab_size) +
                     " is too small: the corpus's distinct characters plus the 256 byte and 3 control pieces need " +
                     (need.empty() ? "more" : "vocab_size >= " + need) +
-                    "; raise vocab_size or lower character_coverage");
+                    "; raise vocab_size");
   }
   throw DataError("SentencePiece training failed on the corpus (" + corpus_size + "): " + msg);
 }

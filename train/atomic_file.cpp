@@ -39,4 +39,18 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
   }
 }
 
+int remove_stale_temp_files(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return 0;
+  int removed = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const size_t at = name.rfind(".tmp-");
+    if (at == std::string::npos || at == 0 || at + 5 == name.size()) continue;
+    if (name.find_first_not_of("0123456789", at + 5) != std::string::npos) continue;
+    if (e.is_regular_file(ec) && std::filesystem::remove(e.path(), ec)) ++removed;
+  }
+  return removed;
+}
+
 }  // namespace nurture::train

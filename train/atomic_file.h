@@ -9,4 +9,8 @@ namespace nurture::train {
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents);
 
+// Deletes the "<name>.tmp-<pid>" files that a killed writer left in `dir` (never files under a
+// final name); returns how many. Call only when no other process writes into `dir`.
+int remove_stale_temp_files(const std::filesystem::path& dir);
+
 }  // namespace nurture::train

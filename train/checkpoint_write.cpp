@@ -1,7 +1,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -156,8 +158,17 @@ std::vector<char> build_image(const std::string& name, const CheckpointContents&
   return image;
 }
 
+// Test hook (docs/RELIABILITY.md): NURTURE_SLOW_CHECKPOINT_WRITE_MS=N spreads each temp-file
+// write over about N ms in eight pieces, so the kill -9 harness can land kills mid-write.
+int slow_write_ms() {
+  const char* v = std::getenv("NURTURE_SLOW_CHECKPOINT_WRITE_MS");
+  return v ? std::max(0, std::atoi(v)) : 0;
+}
+
 // Creates, writes and fsyncs `path`; errors carry the OS reason ("No space left on device").
 void write_file_durably(const std::string& path, const std::vector<char>& bytes) {
+  const int slow_ms = slow_write_ms();
+  const size_t piece = slow_ms > 0 ? bytes.size() / 8 + 1 : bytes.size();
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw CheckpointError("cannot create " + path + ": " + os_error());
   auto fail = [&](const std::string& what) {
@@ -166,7 +177,8 @@ void write_file_durably(const std::string& path, const std::vector<char>& bytes)
     throw CheckpointError(what + ": " + reason);
   };
   for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (slow_ms > 0 && done > 0) ::usleep(static_cast<useconds_t>(slow_ms) * 1000 / 8);
+    const ssize_t n = ::write(fd, bytes.data() + done, std::min(piece, bytes.size() - done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail("cannot write " + path);
     done += static_cast<size_t>(n);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "train/yaml_source.h"
+
 namespace nurture::train::kinds {
 namespace {
 
@@ -41,7 +43,9 @@ std::string shown(const YAML::Node& n) {
 }
 
 void fail(const std::string& where, const std::string& message) {
-  throw ConfigError(where + ": " + message);
+  // Messages quote the user's keys and values, which may hold line breaks (found by
+  // fuzz/fuzz_config.cpp).
+  throw ConfigError(where + ": " + one_line(message));
 }
 
 double parse_real(const YAML::Node& n, const std::string& path, const std::string& where) {

@@ -1,5 +1,7 @@
 #include "train/metrics_log.h"
 
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -24,6 +26,7 @@ void MetricsLog::open(const std::filesystem::path& path, int64_t keep_through_st
     }
     write_file_atomic(path, kept);
   }
+  path_ = path;
   out_.open(path, std::ios::app);
   if (!out_) throw std::runtime_error(path.string() + ": cannot open for writing (check the output directory)");
 }
@@ -31,6 +34,10 @@ void MetricsLog::open(const std::filesystem::path& path, int64_t keep_through_st
 void MetricsLog::write(const nlohmann::json& record) {
   out_ << record.dump() << '\n';
   out_.flush();
+  // A full disk must stop the run, not silently drop results (a cut line is dropped on resume).
+  if (!out_)
+    throw std::runtime_error(path_.string() + ": write failed (" + std::strerror(errno) +
+                             "); free disk space, then resume with --resume");
 }
 
 }  // namespace nurture::train

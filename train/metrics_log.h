@@ -20,6 +20,7 @@ class MetricsLog {
 
  private:
   std::ofstream out_;
+  std::filesystem::path path_;
 };
 
 }  // namespace nurture::train

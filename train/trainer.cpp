@@ -14,9 +14,12 @@
 
 #include "core/ops.h"
 #include "core/rng.h"
+#include "data/file_io.h"
 #include "optim/clip.h"
 #include "train/atomic_file.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
+#include "train/nonfinite.h"
 
 namespace nurture::train {
 
@@ -116,17 +119,37 @@ std::optional<fs::path> Trainer::latest_checkpoint(const fs::path& run_dir) {
 }
 
 void Trainer::setup(bool resume, bool overwrite) {
+  // MPI: every rank takes an equal slice of each global batch; only rank 0 writes the run directory.
+  const bool writer = dist::is_root();
+  if (cfg_.train.batch_size % dist::size() != 0)
+    throw ConfigError("train.batch_size " + std::to_string(cfg_.train.batch_size) + " is not a multiple of the " +
+                      std::to_string(dist::size()) + " MPI ranks (each rank takes an equal slice of every batch); " +
+                      "choose a batch size divisible by the rank count");
   if (!resume) {
     if (auto old = latest_checkpoint(run_dir_)) {
       if (!overwrite)
         throw std::runtime_error(run_dir_.string() + " already holds checkpoints (" + old->filename().string() +
                                  "); pass --resume to continue that run, --overwrite to start over, or choose "
                                  "another output.dir");
-      fs::remove_all(run_dir_ / "checkpoints");
-      fs::remove(run_dir_ / "metrics.jsonl");
+      if (writer) {
+        fs::remove_all(run_dir_ / "checkpoints");
+        fs::remove(run_dir_ / "metrics.jsonl");
+      }
     }
   }
-  fs::create_directories(run_dir_ / "checkpoints");
+  if (writer) {
+    std::error_code ec;
+    fs::create_directories(run_dir_ / "checkpoints", ec);
+    if (ec || !fs::is_directory(run_dir_ / "checkpoints"))
+      throw std::runtime_error("cannot create output directory '" + (run_dir_ / "checkpoints").string() +
+                               "': " + (ec ? ec.message() : "not a directory") +
+                               "; set output.dir to a writable directory");
+  }
+  // A run killed mid-write leaves "<file>.tmp-<pid>" beside its outputs; nothing reads them.
+  if (writer)
+    for (const fs::path& d : {run_dir_, run_dir_ / "checkpoints"})
+      if (const int n = remove_stale_temp_files(d))
+        log_ << "removed " << n << " temp file(s) left in " << d.string() << "\n";
   data::DataConfig dopt;
   dopt.corpus = cfg_.data.corpus;
   dopt.cache_dir = cfg_.data.cache_dir;
@@ -134,8 +157,16 @@ void Trainer::setup(bool resume, bool overwrite) {
   dopt.tokenizer_type = std::string(to_string(cfg_.data.tokenizer));
   dopt.val_fraction = cfg_.data.val_fraction;
   dopt.seq_len = cfg_.model.seq_len;
-  data_ = std::make_unique<data::PreparedData>(data::prepare(dopt, [&](const std::string& m) { log_ << m << "\n"; }));
-  fs::copy_file(data_->tokenizer_path, run_dir_ / "tokenizer.model", fs::copy_options::overwrite_existing);
+  // Rank 0 trains the tokenizer and fills the token cache; the other ranks then read that cache
+  // instead of repeating the work (the cache is content-keyed and written atomically).
+  auto prepare = [&] {
+    data_ = std::make_unique<data::PreparedData>(data::prepare(dopt, [&](const std::string& m) { log_ << m << "\n"; }));
+  };
+  if (writer) prepare();
+  dist::barrier();
+  if (!writer) prepare();
+  // Not fs::copy_file: a kill mid-copy would leave a truncated tokenizer under its final name.
+  if (writer) write_file_atomic(run_dir_ / "tokenizer.model", data::read_file(data_->tokenizer_path));
 
   gpt_ = std::make_unique<model::GPT>(gpt_config(cfg_));
   mp_ = std::make_unique<precision::MixedPrecision>(policy_config(cfg_));
@@ -155,18 +186,49 @@ void Trainer::setup(bool resume, bool overwrite) {
   x_.resize(size_t(B) * T);
   y_.resize(size_t(B) * T);
 
-  std::optional<fs::path> ckpt = resume ? latest_checkpoint(run_dir_) : std::nullopt;
+  // Checkpoints hold no per-rank state (the sampler's stream is global), so any rank count resumes
+  // any checkpoint: rank 0 reads it and sync_from_root() hands the state to the others.
+  std::optional<fs::path> ckpt = resume && writer ? latest_checkpoint(run_dir_) : std::nullopt;
   if (ckpt) {
     load_checkpoint(*ckpt);
     log_ << "resumed from " << ckpt->string() << " at step " << step_ << "\n";
   } else {
     gpt_->init(cfg_.train.seed);
   }
+  if (dist::distributed()) sync_from_root();
   auto& P = gpt_->params();
   mp_->refresh_weights(P.master(), P.working(), P.numel());
-  write_file_atomic(run_dir_ / "config.yaml", to_yaml(cfg_));
-  metrics_.open(run_dir_ / "metrics.jsonl", ckpt ? step_ : 0);
-  progress_ = std::make_unique<Progress>(std::cerr, ::isatty(2));
+  if (writer) {
+    write_file_atomic(run_dir_ / "config.yaml", to_yaml(cfg_));
+    metrics_.open(run_dir_ / "metrics.jsonl", ckpt ? step_ : 0);
+  }
+  progress_ = writer ? std::make_unique<Progress>(std::cerr, ::isatty(2))
+                     : std::make_unique<Progress>(null_log_, /*is_tty=*/false);
+}
+
+void Trainer::sync_from_root() {
+  auto& P = gpt_->params();
+  dist::broadcast(P.master(), size_t(P.numel()) * sizeof(float));
+  dist::broadcast(opt_->m().data(), opt_->m().size() * sizeof(float));
+  dist::broadcast(opt_->v().data(), opt_->v().size() * sizeof(float));
+  struct {
+    int64_t step, adam_step, tracker, skipped;
+    uint64_t sampler;
+    double elapsed, scale;
+  } st;
+  st.step = step_;
+  st.adam_step = opt_->steps_taken();
+  st.tracker = scaler_->growth_tracker();
+  st.skipped = scaler_->skipped_steps();
+  st.sampler = sampler_->state();
+  st.elapsed = elapsed_;
+  st.scale = scaler_->scale();
+  dist::broadcast(&st, sizeof st);
+  step_ = st.step;
+  opt_->set_steps_taken(st.adam_step);
+  sampler_->set_state(st.sampler);
+  elapsed_ = st.elapsed;
+  scaler_->restore(static_cast<float>(st.scale), st.tracker, st.skipped);
 }
 
 uint64_t Trainer::dropout_key(int64_t step, int micro) const {
@@ -176,48 +238,92 @@ uint64_t Trainer::dropout_key(int64_t step, int micro) const {
 StepResult Trainer::step() {
   const auto t0 = std::chrono::steady_clock::now();
   const int B = cfg_.train.batch_size, T = cfg_.model.seq_len, accum = cfg_.train.grad_accum;
+  // MPI: this rank's rows of every global batch. Slice s = micro·N + rank is what one process
+  // with grad_accum·N micro-batches of `rows` would compute as its micro-batch s.
+  const int N = dist::size(), rank = dist::rank(), rows = B / N;
   auto& P = gpt_->params();
   const int64_t n = P.numel();
-  const bool stage = mp_->half() && accum > 1;  // round each micro-batch's grads before summing
-  if (stage) grad_sum_.assign(size_t(n), 0.0f);
+  // Each micro-batch's gradient is computed alone and the slices are added in order (under a half
+  // policy, after rounding), so one process with grad_accum = N gives the bits of N ranks.
+  const bool stage = accum > 1;
+  if (stage) grad_sum_.resize(size_t(n));
   mp_->reset_telemetry();
   StepResult r;
   ResidualMax residual(r.residual_max);
   P.zero_grad();
   double loss_sum = 0;
   for (int micro = 0; micro < accum; ++micro) {
-    sampler_->next(x_.data(), y_.data());
+    sampler_->next(x_.data(), y_.data(), rank * rows, (rank + 1) * rows);
     acts_.reset();
     grads_.reset();
     tape_.clear();
     core::Ctx ctx(acts_, grads_, &tape_);
     ctx.training = true;
     ctx.prec = mp_->op_precision();
-    core::Tensor logits = gpt_->forward(ctx, x_.data(), B, T, dropout_key(step_, micro), &residual);
+    core::Tensor logits = gpt_->forward(ctx, x_.data(), rows, T, dropout_key(step_, micro * N + rank), &residual);
     core::Tensor loss = core::cross_entropy(ctx, logits, y_.data());
-    if (!std::isfinite(loss.data[0]) && !scaler_->checks_overflow())
+    // (MPI runs check the loss summed over ranks below, so every rank stops together.)
+    if (!std::isfinite(loss.data[0]) && !scaler_->checks_overflow() && N == 1) {
+      std::string why = describe_nonfinite(P);
+      if (!first_nonfinite(P, P.master())) {  // finite weights: find the activation that overflowed
+        acts_.reset();
+        core::Ctx diag(acts_, grads_, nullptr);
+        diag.training = true;
+        diag.prec = ctx.prec;
+        const std::string act = first_nonfinite_activation(*gpt_, diag, x_.data(), B, T, dropout_key(step_, micro));
+        if (!act.empty()) why += "; " + act;
+      }
       throw std::runtime_error("loss is " + std::to_string(loss.data[0]) + " at step " + std::to_string(step_ + 1) +
-                               "; lower optim.lr or enable optim.grad_clip");
+                               "; " + why + "; lower optim.lr or enable optim.grad_clip");
+    }
     loss_sum += loss.data[0];
-    loss.grad[0] = scaler_->scale() / float(accum);  // scaled mean over micro-batches
+    loss.grad[0] = scaler_->scale() / float(accum * N);  // scaled mean over micro-batches and ranks
     tape_.backward(ctx.prec);
     mp_->round_weight_grads(P.grad(), n);
     if (stage) {
-      for (int64_t i = 0; i < n; ++i) grad_sum_[i] += P.grad()[i];
-      P.zero_grad();
+      float* g = P.grad();
+      float* sum = grad_sum_.data();
+      if (micro == 0) {
+        std::copy(g, g + n, sum);
+      } else if (micro < accum - 1) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; ++i) sum[i] += g[i];
+      } else {  // the last slice adds into the gradient buffer itself (a + b == b + a)
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; ++i) g[i] += sum[i];
+      }
+      if (micro < accum - 1) P.zero_grad();
     }
   }
-  if (stage) std::copy(grad_sum_.begin(), grad_sum_.end(), P.grad());
-  if (inject_overflow_step_ == step_ + 1) P.grad()[0] = std::numeric_limits<float>::infinity();
+  // The injected overflow lands on the last rank only: the sum carries it to every rank.
+  if (inject_overflow_step_ == step_ + 1 && rank == N - 1) P.grad()[0] = std::numeric_limits<float>::infinity();
+  if (N > 1) {
+    const auto ta = std::chrono::steady_clock::now();
+    dist::sum_ordered(P.grad(), n, reduce_scratch_);
+    r.allreduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - ta).count();
+    loss_sum = dist::sum_ordered(loss_sum);
+    auto& t = mp_->telemetry();
+    static_assert(sizeof(precision::RoundStats) == 6 * sizeof(int64_t), "RoundStats: six int64 counters");
+    for (precision::RoundStats* rs : {&t.activations, &t.activation_grads, &t.weight_grads})
+      dist::sum(&rs->elements, 6);
+    dist::max(r.residual_max.data(), static_cast<int>(r.residual_max.size()));
+    if (!std::isfinite(loss_sum) && !scaler_->checks_overflow())
+      throw std::runtime_error("loss is " + std::to_string(loss_sum / (accum * N)) + " at step " +
+                               std::to_string(step_ + 1) + " (mean over " + std::to_string(N) + " MPI ranks); " +
+                               describe_nonfinite(P) + "; lower optim.lr or enable optim.grad_clip");
+  }
 
   r.loss_scale = scaler_->scale();
-  const bool found_inf = scaler_->unscale_and_check(P.grad(), n);
+  // Every rank holds the same summed gradients, so the ranks already agree; `any` makes the
+  // skip decision collective explicitly, so no rank can ever skip a step alone.
+  const bool found_inf = dist::any(scaler_->unscale_and_check(P.grad(), n));
   const double lr = sched_.at(step_);
   if (!found_inf) {
     r.grad_norm = optim::clip_grad_norm(P.grad(), n, cfg_.optim.grad_clip.value_or(0.0));
     if (!std::isfinite(r.grad_norm))
       throw std::runtime_error("gradient norm is " + std::to_string(r.grad_norm) + " at step " +
-                               std::to_string(step_ + 1) + "; lower optim.lr or enable optim.grad_clip");
+                               std::to_string(step_ + 1) + " (loss " + std::to_string(loss_sum / (accum * N)) + "); " +
+                               describe_nonfinite(P) + "; lower optim.lr or enable optim.grad_clip");
     opt_->step(lr);
     mp_->refresh_weights(P.master(), P.working(), n);
   }
@@ -227,7 +333,7 @@ StepResult Trainer::step() {
   elapsed_ += dt;
   const auto& tel = mp_->telemetry();
   r.step = step_;
-  r.loss = loss_sum / accum;
+  r.loss = loss_sum / (accum * N);
   r.lr = lr;
   r.skipped = found_inf;
   r.tokens_per_s = double(B) * T * accum / dt;
@@ -250,9 +356,12 @@ StepResult Trainer::step() {
 double Trainer::validation_loss() {
   const int B = cfg_.train.batch_size, T = cfg_.model.seq_len;
   data::SequentialWindows windows(data_->val_tokens, T);
-  double total = 0;
-  int n = 0;
-  for (int b = 0; b < cfg_.train.eval_batches; ++b) {
+  // MPI: rank r evaluates batches r, r+N, ...; each batch's (loss·rows, rows) has one non-zero
+  // contributor, so the cross-rank sum is exact and the batches are then added in batch order,
+  // as one process adds them.
+  const int E = cfg_.train.eval_batches, N = dist::size();
+  std::vector<double> part(2 * size_t(std::max(E, 0)), 0.0);
+  for (int b = dist::rank(); b < E; b += N) {
     const int rows = windows.get_batch(size_t(b) * B, B, x_.data(), y_.data());
     if (rows == 0) break;
     acts_.reset();
@@ -260,20 +369,28 @@ double Trainer::validation_loss() {
     ctx.prec = mp_->op_precision(/*count=*/false);
     core::Tensor logits = gpt_->forward(ctx, x_.data(), rows, T);
     core::Tensor loss = core::cross_entropy(ctx, logits, y_.data());
-    total += double(loss.data[0]) * rows;
-    n += rows;
+    part[2 * b] = double(loss.data[0]) * rows;
+    part[2 * b + 1] = rows;
+  }
+  dist::sum(part.data(), static_cast<int>(part.size()));
+  double total = 0;
+  int n = 0;
+  for (int b = 0; b < E && part[2 * b + 1] > 0; ++b) {
+    total += part[2 * b];
+    n += static_cast<int>(part[2 * b + 1]);
   }
   return n ? total / n : NAN;
 }
 
 void Trainer::run(int64_t stop_at) {
   const int64_t total = cfg_.train.steps;
+  const int N = dist::size();
   // Bits per byte over the validation split's average bytes per token (tokenizer-independent).
   const double val_bytes_per_token = double(data_->stats.val_bytes) / double(data_->stats.val_tokens);
   auto do_validation = [&]() {
     const double v = validation_loss();
     const double bpb = v / std::log(2.0) / val_bytes_per_token;
-    metrics_.write({{"step", step_}, {"val_loss", v}, {"val_bpb", bpb}});
+    if (metrics_.is_open()) metrics_.write({{"step", step_}, {"val_loss", v}, {"val_bpb", bpb}});
     progress_->message("step " + std::to_string(step_) + ": validation loss " + fmt("%.4f", v) + " (" +
                        fmt("%.3f", bpb) + " bits/byte)");
   };
@@ -301,7 +418,8 @@ void Trainer::run(int64_t stop_at) {
       rec["grad_overflow"] = r.grad_overflow;
       rec["grad_nonfinite"] = r.grad_nonfinite;
     }
-    metrics_.write(rec);
+    if (N > 1) rec["allreduce_s"] = r.allreduce_s;
+    if (metrics_.is_open()) metrics_.write(rec);
     if (r.skipped)
       progress_->message("step " + std::to_string(r.step) + ": inf/nan gradients, step skipped; loss scale now " +
                          fmt("%g", scaler_->scale()));
@@ -324,6 +442,7 @@ fs::path Trainer::save_checkpoint() {
   char name[64];
   std::snprintf(name, sizeof name, "step_%07lld.h5", static_cast<long long>(step_));
   const fs::path path = run_dir_ / "checkpoints" / name;
+  if (!dist::is_root()) return path;  // every rank holds the same state; rank 0 writes it
   auto& P = gpt_->params();
   CheckpointContents c;
   for (auto& info : P.infos()) {

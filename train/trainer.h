@@ -6,6 +6,10 @@
 //   tokenizer.model        the SentencePiece model the run was trained with
 //   metrics.jsonl          one JSON object per step (and per validation)
 //   checkpoints/step_NNNNNNN.h5
+//
+// Under `mpirun -np N` (train/distributed.h) every rank runs this same loop on its N-th of each
+// global batch; the gradients are summed across ranks in rank order before the step, so all
+// ranks take the same AdamW step. Only rank 0 writes to the run directory.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -42,6 +47,7 @@ struct StepResult {
   double act_grad_underflow = 0;      // same, for gradients flowing between ops
   int64_t act_overflow = 0, act_nonfinite = 0, grad_overflow = 0, grad_nonfinite = 0;
   std::vector<float> residual_max;    // max |x| of the residual stream after each block
+  double allreduce_s = 0;             // seconds in the gradient all-reduce (MPI runs; 0 otherwise)
 };
 
 // Run-level summary of the mixed-precision telemetry.
@@ -85,6 +91,8 @@ class Trainer {
 
  private:
   void load_checkpoint(const std::filesystem::path& path);
+  // MPI: rank 0's weights, AdamW moments, step, sampler and loss-scaler state to every rank.
+  void sync_from_root();
   uint64_t dropout_key(int64_t step, int micro) const;
 
   Config cfg_;
@@ -101,7 +109,11 @@ class Trainer {
   core::Tape tape_;
   std::unique_ptr<precision::MixedPrecision> mp_;
   std::unique_ptr<precision::LossScaler> scaler_;
-  std::vector<float> grad_sum_;  // fp32 accumulation of rounded micro-batch gradients (half, grad_accum > 1)
+  // grad_accum > 1: the micro-batch gradients so far, each computed alone (and rounded, under a
+  // half policy) and added in micro-batch order, as the MPI all-reduce adds the ranks' slices.
+  std::vector<float> grad_sum_;
+  std::vector<float> reduce_scratch_;  // dist::sum_ordered's receive buffer
+  std::ostream null_log_{nullptr};     // where ranks other than 0 send progress lines
   RunSummary summary_;
   int64_t inject_overflow_step_ = -1;
   std::vector<int32_t> x_, y_;

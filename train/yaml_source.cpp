@@ -1,6 +1,7 @@
 #include "train/yaml_source.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,12 +14,30 @@ std::string yaml_location(const std::string& source, const YAML::Mark& mark) {
   return source + ":" + std::to_string(mark.line + 1);
 }
 
+std::string one_line(std::string_view text) {
+  std::string line;
+  for (const char c : text) {
+    if (c == '\n') {
+      line += "\\n";
+    } else if (c == '\r') {
+      line += "\\r";
+    } else if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
+      line += hex;
+    } else {
+      line += c;
+    }
+  }
+  return line;
+}
+
 YAML::Node load_yaml_string(const std::string& text, const std::string& source) {
   try {
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {
     // e.what() repeats the position in yaml-cpp's own format; keep only the message.
-    throw ConfigError(yaml_location(source, e.mark) + ": YAML syntax error: " + e.msg);
+    throw ConfigError(yaml_location(source, e.mark) + ": YAML syntax error: " + one_line(e.msg));
   }
 }
 

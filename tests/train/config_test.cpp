@@ -96,7 +96,7 @@ TEST(ConfigTest, ShippedSmallConfig) {
   const Config c = load_config(kRepo + "/configs/small.yaml");
   EXPECT_EQ(c.model.vocab_size, 4096);
   EXPECT_EQ(c.model.d_model % c.model.n_head, 0);
-  EXPECT_EQ(c.data.corpus, std::vector<std::string>{"datasets/gutenberg"});
+  EXPECT_EQ(c.data.corpus, std::vector<std::string>{"datasets/tinystories"});
   EXPECT_EQ(parse_config(to_yaml(c)), c);
 }
 
