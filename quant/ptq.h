@@ -1,0 +1,77 @@
+// `nurture ptq`: evaluate a model in its baseline precision ("pre") and under each PTQ recipe on
+// one prepared eval suite, and compare (quant/README.md "Output"). Accuracy under quantization
+// is measured with fake quantization (quant/fake_quant.h).
+//
+// Per recipe, starting from the checkpoint's fp32 master weights each time:
+//   1. SmoothQuant recipes fold their scales into the weights (quant/smoothquant.h), computed
+//      once from calibration text run through the baseline model;
+//   2. every parameter is rounded to the baseline format (fp16, bf16 or fp32);
+//   3. weight-quantizing recipes fake-quantize the block linears' weights (LLM.int8() keeps the
+//      baseline weights and mixes per batch, see FakeQuantObserver);
+//   4. the suite runs with the baseline's op precision (activations rounded as a half forward
+//      stores them; GEMMs in fp32 on those values) and the recipe's observer.
+// The master weights are restored afterwards.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "eval/runner.h"
+#include "model/gpt.h"
+#include "precision/format.h"
+#include "quant/recipes.h"
+
+namespace nurture::quant {
+
+struct PtqOptions {
+  std::vector<Recipe> recipes;  // parse_recipe_list(): "pre" first
+  precision::Format baseline = precision::Format::fp16;
+  bool quantize_head = false;  // lm_head too (default: baseline precision)
+  // Run recipes that quant::int8_options supports with real integer GEMMs (quant/int8_model.h)
+  // instead of fake quantization; the others (llm-int8, w4-g128) still use fake quantization.
+  bool int8_kernels = false;
+  const std::vector<int32_t>* calibration = nullptr;  // held-out tokens, needed by smoothquant recipes
+  int calibration_sequences = 16;                     // windows of seq_len from the end of `calibration`
+  eval::EvalOptions eval;                             // limit, batch_tokens, log; prec/observer are set here
+};
+
+// The headline metric of one task (eval::headline_metric).
+struct PtqTask {
+  std::string name, kind, metric;
+  bool higher_is_better = true;
+};
+
+// The paper's relative degradation: rel_pct = 100·(post − pre)/pre, degradation_pct = rel_pct
+// for lower-is-better metrics and −rel_pct otherwise (positive = worse). NaN when pre == 0.
+struct Change {
+  double abs = 0, rel_pct = 0, degradation_pct = 0;
+};
+Change relative_change(double pre, double post, bool higher_is_better);
+
+struct RecipeResult {
+  std::string name, description;
+  std::string kernels = "fake";  // "float" (pre), "fake" (quantize → dequantize → fp32 GEMM) or "int8"
+  int64_t weight_bytes = 0;      // block linear weights (+ lm_head with quantize_head) incl. scales
+  double seconds = 0;
+  std::vector<double> scores, stderrs;                         // per task, in PtqResult::tasks order
+  std::vector<Change> changes;                                 // vs "pre" (empty for "pre" itself)
+  double mean_degradation_pct = 0;                             // mean over tasks with a finite degradation
+  int64_t llm_int8_outlier_columns = -1, llm_int8_calls = -1;  // llm-int8 only
+  eval::SuiteResult suite;
+};
+
+struct PtqResult {
+  std::string suite;
+  precision::Format baseline = precision::Format::fp16;
+  bool quantize_head = false;
+  int64_t calibration_tokens = 0;  // 0 when no recipe needed calibration
+  std::vector<PtqTask> tasks;
+  std::vector<RecipeResult> recipes;
+};
+
+// Throws std::invalid_argument when a smoothquant recipe has no calibration tokens or the
+// recipe list does not start with "pre".
+PtqResult run_ptq(model::GPT& gpt, const eval::PreparedSuite& suite, const PtqOptions& opt);
+
+}  // namespace nurture::quant
