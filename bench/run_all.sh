@@ -4,6 +4,8 @@
 #   2. peer comparison on `tiny` (V2048 d128 L4 H4 T128 B16)
 #   3. nurture alone on configs/small.yaml's shape with the trainer's defaults
 #      (V4096 d192 L4 H6 T128 B16, dropout 0, tanh GELU, decayed embeddings)
+#   4. real int8 inference vs fp32 on the benchmark model (bench_int8 → int8.jsonl)
+#   5. with MPI built: bench_mpi.sh (1 rank x 2 threads vs 2 ranks x 1 thread) -> mpi_small.json
 # Every result is JSON in BUILD_DIR/bench-results/ (raw per-run lines under raw/); a summary table
 # goes to stdout and BUILD_DIR/bench-results/summary.txt.
 #
@@ -12,7 +14,7 @@
 set -uo pipefail
 
 if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   [[ $# -eq 1 ]] && exit 0 || exit 2
 fi
 BUILD=$1
@@ -60,6 +62,19 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 "$PY" "$HERE/summarize.py" train --raw "$RAW" --label "configs/small.yaml" --load-start "$LOAD_START" \
   --load-end "$(cut -d' ' -f1-3 /proc/loadavg)" --out "$OUT/train_small_yaml.json" || status=1
+
+# Real int8 inference vs fp32 (bench_int8: GEMM shapes, prefill tokens/s, weight memory; JSON lines).
+INT8_BIN=$BUILD/bench/bench_int8
+[[ -x $INT8_BIN ]] || cmake --build "$BUILD" --target bench_int8 -j "$(nproc)" || status=1
+if [[ -x $INT8_BIN ]]; then
+  echo "int8: bench_int8 --threads $THREADS" >&2
+  timeout "${BENCH_TIMEOUT:-3600}" "$INT8_BIN" --threads "$THREADS" >"$OUT/int8.jsonl" 2>"$OUT/int8.err" || status=1
+fi
+
+# MPI data parallelism (1 rank x 2 threads vs 2 ranks x 1 thread), only in builds with NURTURE_MPI.
+if [[ -x $BUILD/bench/bench_mpi_allreduce ]] && command -v mpirun >/dev/null; then
+  "$HERE/bench_mpi.sh" "$BUILD" >/dev/null || status=1
+fi
 
 echo
 results=()

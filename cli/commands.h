@@ -12,5 +12,9 @@ using Action = std::function<int()>;
 Action add_train(CLI::App& app);
 Action add_sample(CLI::App& app);
 Action add_eval(CLI::App& app);
+Action add_ptq(CLI::App& app);
+Action add_report(CLI::App& app);
+Action add_analyze(CLI::App& app);
+Action add_sweep(CLI::App& app);
 
 }  // namespace nurture::cli

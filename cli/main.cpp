@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
   add("train", "Train a GPT from a YAML config", nurture::cli::add_train);
   add("sample", "Generate text from a checkpoint", nurture::cli::add_sample);
   add("eval", "Zero-shot evaluation of a checkpoint on a task suite", nurture::cli::add_eval);
+  add("ptq", "Post-training quantization of a checkpoint: evaluate each recipe against the baseline", nurture::cli::add_ptq);
+  add("analyze", "Weight and activation statistics of a checkpoint (the paper's section 5)", nurture::cli::add_analyze);
+  add("report", "Tables, plots and index.html for a sweep's results", nurture::cli::add_report);
+  add("sweep", "Run an experiment grid: train, quantize and analyze every variant", nurture::cli::add_sweep);
   app.add_subcommand("cast", "Show how values round to fp32, bf16 and fp16 (nurture cast --help)");
   bool known = argc < 2 || argv[1][0] == '-';
   std::string names;

@@ -1,0 +1,111 @@
+#include "experiments/report_axes.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+
+namespace nurture::experiments {
+
+namespace {
+
+bool parse_number(const std::string& s, double& out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size();
+}
+
+// A one-at-a-time grid may record only the axes a variant changes: missing values are the
+// control's, so "dropout=0.1" lands in the same group as the control point.
+std::string axis_value(const Variant& v, const std::string& axis, const Variant* control) {
+  auto it = v.axis_values.find(axis);
+  if (it != v.axis_values.end()) return it->second;
+  if (control) {
+    auto c = control->axis_values.find(axis);
+    if (c != control->axis_values.end()) return c->second;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string short_axis(const std::string& axis) {
+  const auto dot = axis.rfind('.');
+  return dot == std::string::npos ? axis : axis.substr(dot + 1);
+}
+
+std::vector<AxisComparison> compare_axes(const RunTree& tree) {
+  const Variant* control = nullptr;
+  for (const auto& v : tree.variants)
+    if (v.control) control = &v;
+  std::vector<AxisComparison> out;
+  for (const auto& axis : tree.axes) {
+    AxisComparison c;
+    c.axis = axis;
+    std::vector<std::string> order;
+    std::map<std::string, AxisGroup> groups;
+    std::vector<std::string> group_order;
+    for (const auto& v : tree.variants) {
+      const std::string value = axis_value(v, axis, control);
+      if (value.empty()) continue;
+      if (std::find(order.begin(), order.end(), value) == order.end()) order.push_back(value);
+      std::string label;
+      for (const auto& other : tree.axes) {
+        if (other == axis) continue;
+        const std::string ov = axis_value(v, other, control);
+        if (ov.empty()) continue;
+        label += (label.empty() ? "" : ", ") + short_axis(other) + "=" + ov;
+      }
+      if (label.empty()) label = "all";
+      if (!groups.count(label)) group_order.push_back(label);
+      groups[label].label = label;
+      groups[label].by_value[value].push_back(&v);
+      c.all[value].push_back(&v);
+    }
+    std::vector<double> nums;
+    for (const auto& s : order) {
+      double d;
+      if (!parse_number(s, d)) break;
+      nums.push_back(d);
+    }
+    if (nums.size() == order.size()) {
+      std::vector<size_t> idx(order.size());
+      for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+      std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return nums[a] < nums[b]; });
+      for (size_t i : idx) c.values.push_back(order[i]);
+    } else {
+      c.values = order;
+    }
+    for (const auto& label : group_order)
+      if (groups[label].by_value.size() >= 2) c.groups.push_back(groups[label]);
+    if (c.values.size() >= 2) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<std::string> headline_recipes(const RunTree& tree) {
+  std::vector<std::string> seen;
+  for (const auto& v : tree.variants)
+    if (const PtqResult* e = v.final_eval())
+      for (const auto& r : e->recipes)
+        if (r.name != "pre" && std::find(seen.begin(), seen.end(), r.name) == seen.end()) seen.push_back(r.name);
+  std::vector<std::string> out;
+  for (const char* want : {"w8a8", "w4"})
+    if (std::find(seen.begin(), seen.end(), want) != seen.end()) out.push_back(want);
+  return out.empty() ? seen : out;
+}
+
+std::optional<double> mean_degradation(const std::vector<const Variant*>& variants, const std::string& recipe) {
+  double sum = 0;
+  int n = 0;
+  for (const Variant* v : variants)
+    if (const PtqResult* e = v->final_eval())
+      if (const PtqRecipe* r = e->recipe(recipe); r && r->mean_degradation_pct) {
+        sum += *r->mean_degradation_pct;
+        ++n;
+      }
+  if (n == 0) return std::nullopt;
+  return sum / n;
+}
+
+}  // namespace nurture::experiments

@@ -1,0 +1,41 @@
+// The paper's Figure 2 / Figure 3-left question for any grid: along one axis, how does the
+// mean PTQ degradation change when only that axis changes? Variants are grouped by their
+// values on every other axis; a group with two or more values of the axis is a comparison.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "experiments/report_data.h"
+
+namespace nurture::experiments {
+
+struct AxisGroup {
+  std::string label;  // the other axes' values, e.g. "dtype=bf16, dropout=0"; "all" if none
+  std::map<std::string, std::vector<const Variant*>> by_value;
+};
+
+struct AxisComparison {
+  std::string axis;
+  std::vector<std::string> values;  // numeric order when every value is a number
+  std::vector<AxisGroup> groups;    // only groups where the axis takes >= 2 values
+  // Every variant per value, whatever its other axes (the marginal mean of a product grid).
+  std::map<std::string, std::vector<const Variant*>> all;
+};
+
+std::vector<AxisComparison> compare_axes(const RunTree& tree);
+
+// The recipes the paper's tables show (w8a8, w4) when present in any final evaluation, else
+// every non-"pre" recipe seen.
+std::vector<std::string> headline_recipes(const RunTree& tree);
+
+// Mean of `recipe`'s mean_degradation_pct over the variants' final evaluations; empty when
+// none of them has it.
+std::optional<double> mean_degradation(const std::vector<const Variant*>& variants, const std::string& recipe);
+
+// "optim.weight_decay" -> "weight_decay": tables and legends stay narrow.
+std::string short_axis(const std::string& axis);
+
+}  // namespace nurture::experiments

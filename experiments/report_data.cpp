@@ -1,0 +1,336 @@
+#include "experiments/report_data.h"
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace nurture::experiments {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(file.string() + ": cannot be read");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+json parse_json_file(const fs::path& file) {
+  try {
+    return json::parse(read_text(file));
+  } catch (const json::exception& e) {
+    throw std::runtime_error(file.string() + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
+// Numbers in the contracts may be null (a metric that could not be computed): treat as absent.
+std::optional<double> opt_num(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+double num(const json& j, const char* key, const fs::path& file) {
+  auto v = opt_num(j, key);
+  if (!v) throw std::runtime_error(file.string() + ": missing number '" + key + "'");
+  return *v;
+}
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A JSON scalar as the text a user wrote in the grid ("0.01", "fp16", "true").
+std::string scalar_text(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "";
+  return v.dump();
+}
+
+void check_format(const json& j, const char* expected, const fs::path& file) {
+  const std::string f = str(j, "format");
+  if (!f.empty() && f != expected)
+    throw std::runtime_error(file.string() + ": format is '" + f + "', expected '" + expected + "'");
+}
+
+// The files of one kind under <variant>/<sub>/*/<name>, e.g. eval/step_0000600/ptq.json.
+std::vector<fs::path> result_files(const fs::path& dir, const char* sub, const char* name) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir / sub, ec)) return out;
+  for (const auto& e : fs::directory_iterator(dir / sub, ec))
+    if (e.is_directory() && fs::is_regular_file(e.path() / name)) out.push_back(e.path() / name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool looks_like_run(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "metrics.jsonl", ec) || fs::is_directory(dir / "eval", ec) ||
+         fs::is_directory(dir / "analysis", ec) || fs::is_regular_file(dir / "status.json", ec);
+}
+
+void load_variant_files(Variant& v) {
+  auto note = [&v](const std::exception& e) { v.problems.push_back(e.what()); };
+  if (fs::is_regular_file(v.dir / "metrics.jsonl")) {
+    try {
+      v.metrics = read_metrics(v.dir / "metrics.jsonl");
+    } catch (const std::exception& e) {
+      note(e);
+    }
+  }
+  for (const auto& f : result_files(v.dir, "eval", "ptq.json")) {
+    try {
+      v.evals.push_back(read_ptq(f));
+    } catch (const std::exception& e) {
+      note(e);
+    }
+  }
+  for (const auto& f : result_files(v.dir, "analysis", "analysis.json")) {
+    try {
+      v.analyses.push_back(read_analysis(f));
+    } catch (const std::exception& e) {
+      note(e);
+    }
+  }
+  std::stable_sort(v.evals.begin(), v.evals.end(), [](auto& a, auto& b) { return a.step < b.step; });
+  std::stable_sort(v.analyses.begin(), v.analyses.end(), [](auto& a, auto& b) { return a.step < b.step; });
+  // status.json fills in what an interrupted or hand-run sweep did not record in sweep.json.
+  if (fs::is_regular_file(v.dir / "status.json")) {
+    try {
+      const json s = parse_json_file(v.dir / "status.json");
+      if (v.error.empty()) v.error = str(s, "error");
+      if (v.status.empty() && s.contains("stages") && s["stages"].is_object())
+        for (const auto& [stage, state] : s["stages"].items())
+          if (state == "failed") v.status = "failed";
+    } catch (const std::exception& e) {
+      note(e);
+    }
+  }
+}
+
+}  // namespace
+
+const PtqRecipe* PtqResult::recipe(const std::string& name) const {
+  for (const auto& r : recipes)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+std::string Variant::state() const {
+  if (!status.empty() && status != "done") return status;
+  if (evals.empty() && analyses.empty() && metrics.empty()) return status.empty() ? "no results" : status;
+  if (evals.empty()) return "no ptq";
+  if (analyses.empty()) return "no analysis";
+  return "done";
+}
+
+std::vector<MetricsRecord> read_metrics(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error(file.string() + ": cannot be read");
+  std::vector<MetricsRecord> out;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception&) {
+      // A run killed mid-write leaves a torn last line; anything else is a real problem.
+      if (in.peek() == EOF) break;
+      throw std::runtime_error(file.string() + ":" + std::to_string(n) + ": not a JSON object");
+    }
+    if (!j.is_object() || !j.contains("step") || !j["step"].is_number())
+      throw std::runtime_error(file.string() + ":" + std::to_string(n) + ": no numeric 'step'");
+    MetricsRecord r;
+    r.step = j["step"].get<int64_t>();
+    r.loss = opt_num(j, "loss");
+    r.val_loss = opt_num(j, "val_loss");
+    r.loss_scale = opt_num(j, "loss_scale");
+    r.weight_grad_underflow = opt_num(j, "weight_grad_underflow");
+    r.act_grad_underflow = opt_num(j, "act_grad_underflow");
+    if (j.contains("skipped") && j["skipped"].is_boolean()) r.skipped = j["skipped"].get<bool>();
+    out.push_back(r);
+  }
+  return out;
+}
+
+PtqResult read_ptq(const fs::path& file) {
+  const json j = parse_json_file(file);
+  check_format(j, "nurture-ptq-v1", file);
+  PtqResult r;
+  r.file = file;
+  r.step = static_cast<int64_t>(num(j, "step", file));
+  r.suite = str(j, "suite");
+  r.baseline = str(j, "baseline");
+  if (!j.contains("tasks") || !j["tasks"].is_array() || !j.contains("recipes") || !j["recipes"].is_array())
+    throw std::runtime_error(file.string() + ": needs 'tasks' and 'recipes' arrays (nurture-ptq-v1)");
+  for (const auto& t : j["tasks"]) {
+    PtqTask task{str(t, "name"), str(t, "kind"), str(t, "metric"), true};
+    if (t.contains("higher_is_better") && t["higher_is_better"].is_boolean())
+      task.higher_is_better = t["higher_is_better"].get<bool>();
+    r.tasks.push_back(task);
+  }
+  for (const auto& jr : j["recipes"]) {
+    PtqRecipe rec;
+    rec.name = str(jr, "name");
+    rec.description = str(jr, "description");
+    rec.weight_bytes = opt_num(jr, "weight_bytes");
+    rec.mean_degradation_pct = opt_num(jr, "mean_degradation_pct");
+    if (jr.contains("scores") && jr["scores"].is_object())
+      for (const auto& [k, v] : jr["scores"].items())
+        if (v.is_number()) rec.scores[k] = v.get<double>();
+    if (jr.contains("change") && jr["change"].is_object())
+      for (const auto& [k, v] : jr["change"].items())
+        if (v.is_object()) rec.change[k] = {num(v, "abs", file), opt_num(v, "rel_pct"), opt_num(v, "degradation_pct")};
+    r.recipes.push_back(std::move(rec));
+  }
+  // Older or hand-made files may lack "change": derive it from the scores the same way
+  // `nurture ptq` does, so every table has the same definition of degradation.
+  const PtqRecipe* pre = r.recipe("pre");
+  for (auto& rec : r.recipes) {
+    if (!pre || rec.name == "pre") continue;
+    double sum = 0;
+    int n = 0;
+    for (const auto& t : r.tasks) {
+      auto a = pre->scores.find(t.name);
+      auto b = rec.scores.find(t.name);
+      if (a == pre->scores.end() || b == rec.scores.end()) continue;
+      if (!rec.change.count(t.name)) {
+        TaskChange c;
+        c.abs = b->second - a->second;
+        if (a->second != 0) {
+          c.rel_pct = 100.0 * c.abs / a->second;
+          c.degradation_pct = t.higher_is_better ? -*c.rel_pct : *c.rel_pct;
+        }
+        rec.change[t.name] = c;
+      }
+      if (const auto& d = rec.change[t.name].degradation_pct) {
+        sum += *d;
+        ++n;
+      }
+    }
+    if (!rec.mean_degradation_pct && n > 0) rec.mean_degradation_pct = sum / n;
+  }
+  return r;
+}
+
+AnalysisResult read_analysis(const fs::path& file) {
+  const json j = parse_json_file(file);
+  check_format(j, "nurture-analysis-v1", file);
+  AnalysisResult a;
+  a.file = file;
+  a.step = static_cast<int64_t>(num(j, "step", file));
+  if (j.contains("linears") && j["linears"].is_array())
+    for (const auto& l : j["linears"]) {
+      LinearStats s;
+      s.block = l.value("block", 0);
+      s.site = str(l, "site");
+      if (l.contains("input")) {
+        s.rmse_int8 = opt_num(l["input"], "rmse_int8").value_or(0);
+        s.token_std = opt_num(l["input"], "token_std").value_or(0);
+        s.input_max_abs = opt_num(l["input"], "max_abs").value_or(0);
+      }
+      if (l.contains("weight")) s.spectral_norm = opt_num(l["weight"], "spectral_norm").value_or(0);
+      a.linears.push_back(s);
+    }
+  if (j.contains("layer_norms") && j["layer_norms"].is_array())
+    for (const auto& n : j["layer_norms"])
+      a.layer_norms.push_back({n.value("block", 0), str(n, "name"), opt_num(n, "gain_std").value_or(0)});
+  if (j.contains("outliers") && j["outliers"].is_object())
+    for (const auto& [rule, o] : j["outliers"].items()) {
+      OutlierStats s;
+      s.rule = str(o, "rule");
+      s.count = static_cast<int64_t>(opt_num(o, "count").value_or(0));
+      s.pct_sequences = opt_num(o, "pct_sequences").value_or(0);
+      s.pct_layers = opt_num(o, "pct_layers").value_or(0);
+      a.outliers[rule] = s;
+    }
+  if (j.contains("summary") && j["summary"].is_object())
+    for (const auto& [k, v] : j["summary"].items())
+      if (v.is_number()) a.summary[k] = v.get<double>();
+  return a;
+}
+
+RunTree load_run_tree(const fs::path& root) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec))
+    throw std::runtime_error(root.string() +
+                             ": no such directory (pass the runs/<grid> directory written by nurture sweep)");
+  RunTree t;
+  t.root = root;
+  t.grid = fs::absolute(root).lexically_normal().filename().string();
+  if (t.grid.empty()) t.grid = fs::absolute(root).lexically_normal().parent_path().filename().string();
+  std::set<std::string> listed;
+  const fs::path sweep = root / "sweep.json";
+  if (fs::is_regular_file(sweep)) {
+    try {
+      const json j = parse_json_file(sweep);
+      check_format(j, "nurture-sweep-v1", sweep);
+      if (!str(j, "grid").empty()) t.grid = str(j, "grid");
+      t.grid_file = str(j, "grid_file");
+      if (j.contains("axes") && j["axes"].is_array())
+        for (const auto& a : j["axes"]) t.axes.push_back(scalar_text(a));
+      if (j.contains("variants") && j["variants"].is_array())
+        for (const auto& jv : j["variants"]) {
+          Variant v;
+          v.name = str(jv, "name");
+          if (v.name.empty()) continue;
+          v.dir = root / (str(jv, "dir").empty() ? v.name : str(jv, "dir"));
+          if (jv.contains("axis_values") && jv["axis_values"].is_object())
+            for (const auto& [k, val] : jv["axis_values"].items()) v.axis_values[k] = scalar_text(val);
+          v.control = jv.value("control", false);
+          v.status = str(jv, "status");
+          v.error = str(jv, "error");
+          listed.insert(v.dir.filename().string());
+          t.variants.push_back(std::move(v));
+        }
+    } catch (const std::exception& e) {
+      t.problems.push_back(e.what());
+    }
+  }
+  if (t.variants.empty() && looks_like_run(root)) {
+    // A single run directory (nurture train + ptq + analyze by hand) is a one-variant report.
+    Variant v;
+    v.name = t.grid;
+    v.dir = root;
+    t.variants.push_back(std::move(v));
+  } else {
+    std::vector<fs::path> extra;
+    for (const auto& e : fs::directory_iterator(root, ec))
+      if (e.is_directory() && !listed.count(e.path().filename().string()) && looks_like_run(e.path()))
+        extra.push_back(e.path());
+    std::sort(extra.begin(), extra.end());
+    for (const auto& d : extra) {
+      Variant v;
+      v.name = d.filename().string();
+      v.dir = d;
+      t.variants.push_back(std::move(v));
+    }
+  }
+  bool any = false;
+  for (auto& v : t.variants) {
+    load_variant_files(v);
+    any = any || v.has_results() || v.status == "failed" || !v.problems.empty();
+    for (const auto& [axis, value] : v.axis_values)
+      if (std::find(t.axes.begin(), t.axes.end(), axis) == t.axes.end()) t.axes.push_back(axis);
+  }
+  if (!any) {
+    std::string why = t.problems.empty() ? "" : " (" + t.problems.front() + ")";
+    throw std::runtime_error(root.string() +
+                             ": no results to report: no variant has metrics.jsonl, eval/*/ptq.json or "
+                             "analysis/*/analysis.json" +
+                             why + "; run nurture sweep GRID.yaml (or nurture ptq / nurture analyze) first");
+  }
+  return t;
+}
+
+}  // namespace nurture::experiments

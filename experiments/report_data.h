@@ -1,0 +1,119 @@
+// What `nurture report` reads from a sweep's output tree: sweep.json, each variant's
+// metrics.jsonl, eval/*/ptq.json and analysis/*/analysis.json (README "Output formats").
+// Loading never stops at a missing or broken file: the gap is recorded so the report can
+// show it, because one failed variant must not hide the other results of a long sweep.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nurture::experiments {
+
+// One line of metrics.jsonl. Absent fields stay empty (validation lines have no `loss`,
+// fp32 runs have no telemetry).
+struct MetricsRecord {
+  int64_t step = 0;
+  std::optional<double> loss, val_loss, loss_scale, weight_grad_underflow, act_grad_underflow;
+  std::optional<bool> skipped;
+};
+
+struct PtqTask {
+  std::string name, kind, metric;
+  bool higher_is_better = true;
+};
+
+// rel_pct and degradation_pct are null in ptq.json when the baseline score is 0.
+struct TaskChange {
+  double abs = 0;
+  std::optional<double> rel_pct, degradation_pct;
+};
+
+struct PtqRecipe {
+  std::string name, description;
+  std::map<std::string, double> scores;
+  std::map<std::string, TaskChange> change;  // empty for "pre"
+  std::optional<double> mean_degradation_pct;
+  std::optional<double> weight_bytes;
+};
+
+// One ptq.json: the scores of one checkpoint under every recipe.
+struct PtqResult {
+  std::filesystem::path file;
+  int64_t step = 0;
+  std::string suite, baseline;
+  std::vector<PtqTask> tasks;
+  std::vector<PtqRecipe> recipes;
+
+  const PtqRecipe* recipe(const std::string& name) const;
+};
+
+struct LinearStats {
+  int block = 0;
+  std::string site;
+  double rmse_int8 = 0, token_std = 0, input_max_abs = 0, spectral_norm = 0;
+};
+
+struct LayerNormStats {
+  int block = 0;
+  std::string name;
+  double gain_std = 0;
+};
+
+struct OutlierStats {
+  std::string rule;
+  int64_t count = 0;
+  double pct_sequences = 0, pct_layers = 0;
+};
+
+// One analysis.json: the paper's weight/activation statistics of one checkpoint.
+struct AnalysisResult {
+  std::filesystem::path file;
+  int64_t step = 0;
+  std::vector<LinearStats> linears;
+  std::vector<LayerNormStats> layer_norms;
+  std::map<std::string, OutlierStats> outliers;  // llm_int8, fixed, adaptive
+  std::map<std::string, double> summary;         // the "summary" object's numbers
+};
+
+struct Variant {
+  std::string name;
+  std::filesystem::path dir;
+  std::map<std::string, std::string> axis_values;
+  bool control = false;
+  std::string status;  // from sweep.json (done|failed|pending|running), else "" (unknown)
+  std::string error;   // sweep.json's error, or status.json's
+  std::vector<MetricsRecord> metrics;
+  std::vector<PtqResult> evals;          // sorted by step
+  std::vector<AnalysisResult> analyses;  // sorted by step
+  std::vector<std::string> problems;     // files that exist but could not be read
+
+  bool has_results() const { return !metrics.empty() || !evals.empty() || !analyses.empty(); }
+  const PtqResult* final_eval() const { return evals.empty() ? nullptr : &evals.back(); }
+  const AnalysisResult* final_analysis() const { return analyses.empty() ? nullptr : &analyses.back(); }
+  // A short state for tables: the sweep status, or what is present on disk.
+  std::string state() const;
+};
+
+struct RunTree {
+  std::filesystem::path root;
+  std::string grid;               // sweep.json "grid", else the directory name
+  std::string grid_file;          // sweep.json "grid_file", if any
+  std::vector<std::string> axes;  // sweep.json order, then any extra axis seen in a variant
+  std::vector<Variant> variants;  // sweep.json order, then unlisted variant directories by name
+  std::vector<std::string> problems;
+};
+
+// Reads the tree under `root`. `root` is either a sweep directory (sweep.json and/or variant
+// subdirectories) or a single run directory (metrics.jsonl or eval/ directly inside). Throws
+// std::runtime_error (one line, with a hint) when `root` is missing or holds no results at all.
+RunTree load_run_tree(const std::filesystem::path& root);
+
+// Exposed for tests: each throws std::runtime_error naming the file (and line for JSONL).
+std::vector<MetricsRecord> read_metrics(const std::filesystem::path& file);
+PtqResult read_ptq(const std::filesystem::path& file);
+AnalysisResult read_analysis(const std::filesystem::path& file);
+
+}  // namespace nurture::experiments

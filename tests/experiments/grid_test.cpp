@@ -1,0 +1,186 @@
+// Grid files: product / one_at_a_time / group / explicit expansion, derived names, and the
+// file:line errors that stop a bad grid before anything trains.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "experiments/grid.h"
+#include "experiments/grid_keys.h"
+#include "train/config_error.h"
+
+namespace nurture::experiments {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kExperiments = std::string(NURTURE_SOURCE_DIR) + "/experiments";
+
+Grid parse(const std::string& yaml) { return parse_grid(yaml, "g.yaml", kExperiments); }
+
+std::vector<std::string> names(const Grid& g) {
+  std::vector<std::string> out;
+  for (const auto& v : g.variants) out.push_back(v.name);
+  return out;
+}
+
+// The error message, or "" when the grid loaded.
+std::string error_of(const std::string& yaml) {
+  try {
+    parse(yaml);
+  } catch (const train::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(GridTest, ProductTakesEveryCombinationWithReadableNames) {
+  const Grid g = parse(
+      "base: ../configs/tiny.yaml\n"
+      "axes:\n"
+      "  optim.weight_decay: [0.001, 1.0e-2]\n"
+      "  dtype: [bf16, fp16]\n");
+  EXPECT_EQ(g.name, "g");
+  EXPECT_EQ(g.out_dir, "runs/g");
+  EXPECT_EQ(fs::path(g.base_file), fs::path(NURTURE_SOURCE_DIR) / "configs/tiny.yaml");
+  EXPECT_EQ(names(g), (std::vector<std::string>{"wd=0.001,dtype=bf16", "wd=0.001,dtype=fp16", "wd=0.01,dtype=bf16",
+                                                "wd=0.01,dtype=fp16"}));
+  EXPECT_EQ(g.axes, (std::vector<std::string>{"optim.weight_decay", "precision.dtype"}));
+  const GridVariant& v = g.variants[3];
+  EXPECT_EQ(v.overrides, (std::vector<std::pair<std::string, std::string>>{{"optim.weight_decay", "0.01"},
+                                                                           {"precision.dtype", "fp16"}}));
+  EXPECT_EQ(v.axis_values.at("optim.weight_decay"), "0.01");
+  EXPECT_FALSE(v.control);
+  EXPECT_EQ(v.steps, 50);  // tiny.yaml's train.steps
+}
+
+TEST(GridTest, OneAtATimeVariesEachAxisAloneAroundTheControl) {
+  const Grid g = parse(
+      "base: ../configs/tiny.yaml\n"
+      "control: {wd: 0.1, dropout: 0.0}\n"
+      "axes:\n"
+      "  wd: [0.001, 0.1]\n"
+      "  model.dropout: [0.0, 0.1]\n"
+      "  pos: [learned, alibi]\n");
+  // The control point comes first and is not repeated when an axis passes through it.
+  EXPECT_EQ(names(g), (std::vector<std::string>{"control", "wd=0.001", "dropout=0.1", "pos=alibi"}));
+  EXPECT_TRUE(g.variants[0].control);
+  EXPECT_FALSE(g.variants[1].control);
+  // axis_values are the resolved config, also for keys the variant does not override.
+  EXPECT_EQ(g.variants[3].axis_values.at("optim.weight_decay"), "0.1");
+  EXPECT_EQ(g.variants[3].axis_values.at("model.pos_embedding"), "alibi");
+  EXPECT_EQ(g.variants[0].axis_values.at("model.pos_embedding"), "learned");
+}
+
+TEST(GridTest, GroupsShareTheControlAndDuplicatesTrainOnce) {
+  // The paper's design: some axes are varied with other keys held at non-control values.
+  const Grid g = parse(
+      "base: ../configs/tiny.yaml\n"
+      "control: {wd: 0.1, clip: 1.0, dtype: bf16}\n"
+      "groups:\n"
+      "  - set: {clip: null}\n"
+      "    axes: {wd: [0.001, 0.1]}\n"
+      "  - set: {wd: 0.001}\n"
+      "    axes: {clip: [null, 1.0]}\n"
+      "  - axes: {dtype: [bf16, fp16], wd: [0.1, 0.01]}\n");
+  EXPECT_EQ(names(g), (std::vector<std::string>{"wd=0.001,clip=none", "clip=none", "wd=0.001", "control", "wd=0.01",
+                                                "dtype=fp16", "wd=0.01,dtype=fp16"}));
+  EXPECT_TRUE(g.variants[3].control);
+  EXPECT_EQ(g.variants[0].axis_values.at("optim.grad_clip"), "null");
+}
+
+TEST(GridTest, ExplicitVariantsKeepTheirNamesAndGetTheCommonSettings) {
+  const Grid g = parse(
+      "name: mine\n"
+      "base: ../configs/tiny.yaml\n"
+      "out: /tmp/somewhere\n"
+      "set: {train.steps: 8}\n"
+      "variants:\n"
+      "  baseline: {}\n"
+      "  half: {precision.dtype: fp16, precision.loss_scale: 1024}\n"
+      "every: 4\n"
+      "ptq: {recipes: [w8a8, w4], suite: default, baseline: bf16, limit: 10}\n"
+      "analyze: {sequences: 4}\n");
+  EXPECT_EQ(names(g), (std::vector<std::string>{"baseline", "half"}));
+  EXPECT_EQ(g.variants[1].overrides.front(), (std::pair<std::string, std::string>{"train.steps", "8"}));
+  EXPECT_EQ(g.variants[1].axis_values.at("precision.loss_scale"), "1024");
+  EXPECT_EQ(g.settings.recipes, (std::vector<std::string>{"w8a8", "w4"}));
+  EXPECT_EQ(g.settings.baseline, "bf16");
+  EXPECT_EQ(g.settings.limit, 10);
+  EXPECT_EQ(g.settings.analyze_sequences, 4);
+  EXPECT_EQ(evaluated_steps(g, g.variants[0]), (std::vector<int64_t>{4, 8}));
+  const auto o = train_overrides(g, g.variants[1]);
+  EXPECT_EQ(o.back(), "output.dir=/tmp/somewhere/half");
+  EXPECT_NE(std::find(o.begin(), o.end(), "train.checkpoint_every=4"), o.end());
+}
+
+TEST(GridTest, MistakesPointAtTheLine) {
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\naxes:\n  optim.weight_dekay: [0.1]\n"),
+            "g.yaml:3: key 'optim.weight_dekay' is not a config key; did you mean 'optim.weight_decay'? (use dotted "
+            "keys such as optim.weight_decay, or an alias: wd, clip, dtype, dropout, pos, ...; see "
+            "experiments/README.md)");
+  EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxes:\n  dropout: [0.0,\n    1.5]\n").find("g.yaml:4:"),
+            std::string::npos);
+  EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxis:\n  wd: [0.1]\n")
+                .find("g.yaml:2: unknown grid key 'axis'; did you mean 'axes'?"),
+            std::string::npos);
+  // A combination only the whole config can reject (n_head must divide d_model).
+  const std::string combo = error_of("base: ../configs/tiny.yaml\nvariants:\n  ok: {}\n  odd: {model.n_head: 5}\n");
+  EXPECT_EQ(combo.rfind("g.yaml:4: variant 'odd': ", 0), 0u) << combo;
+  EXPECT_NE(error_of("base: ../configs/nope.yaml\naxes: {wd: [0.1]}\n").find("g.yaml:1: base config"),
+            std::string::npos);
+  EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxes: {wd: 0.1}\n").find("g.yaml:2: axis 'optim.weight_decay' needs"),
+            std::string::npos);
+  EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1, 0.10]}\n").find("lists the value 0.1 twice"),
+            std::string::npos);
+  EXPECT_NE(error_of("base: ../configs/tiny.yaml\n").find("defines no variants"), std::string::npos);
+  EXPECT_NE(error_of("base: ../configs/tiny.yaml\nvariants:\n  a/b: {}\n").find("g.yaml:3: variant name"),
+            std::string::npos);
+  EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq: {baseline: fp8}\n").find("g.yaml:3:"),
+            std::string::npos);
+  EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq:\n  recipes: [w8a8,\n    w9]\n")
+                .find("g.yaml:5: ptq.recipes: unknown recipe 'w9'"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq: {suite: nosuch}\n").find("g.yaml:3: ptq.suite"),
+      std::string::npos);
+  EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxes: [wd]\n").find("g.yaml:2: axes must be a map"),
+            std::string::npos);
+}
+
+TEST(GridTest, InlineBaseIsAConfig) {
+  const Grid g = parse(
+      "base:\n"
+      "  model: {d_model: 32, n_layer: 1, n_head: 2, vocab_size: 300, seq_len: 16}\n"
+      "  train: {steps: 3}\n"
+      "variants: {only: {}}\n");
+  EXPECT_FALSE(g.base_inline_yaml.empty());
+  EXPECT_EQ(g.base_file, "runs/g/base.yaml");
+  EXPECT_EQ(g.variants[0].steps, 3);
+  EXPECT_NE(error_of("base:\n  model: {d_modle: 32}\nvariants: {only: {}}\n").find("g.yaml:2: base config"),
+            std::string::npos);
+}
+
+TEST(GridTest, ShippedGridsLoad) {
+  for (const char* f : {"quick.yaml", "paper.yaml", "scaling.yaml"}) {
+    SCOPED_TRACE(f);
+    const Grid g = load_grid(kExperiments + "/" + f);
+    EXPECT_GE(g.variants.size(), 3u);
+  }
+  const Grid paper = load_grid(kExperiments + "/paper.yaml");
+  std::vector<std::string> n = names(paper);
+  for (const char* want :
+       {"control", "wd=0.001,clip=none", "wd=0.01,clip=none", "clip=none", "wd=0.001", "dropout=0.1", "dropout=0.4",
+        "dropout=0.8", "dtype=fp16", "wd=0.01", "wd=0.01,dtype=fp16", "pos=sinusoidal", "pos=alibi"})
+    EXPECT_NE(std::find(n.begin(), n.end(), want), n.end()) << want;
+}
+
+TEST(GridTest, KeyAliases) {
+  EXPECT_EQ(short_key("optim.weight_decay"), "wd");
+  EXPECT_EQ(short_key("optim.beta2"), "optim.beta2");
+  EXPECT_EQ(resolve_key("clip", "x"), "optim.grad_clip");
+  EXPECT_EQ(resolve_key("model.bias", "x"), "model.bias");
+  EXPECT_THROW(resolve_key("wdd", "x"), train::ConfigError);
+}
+
+}  // namespace
+}  // namespace nurture::experiments

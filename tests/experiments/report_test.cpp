@@ -1,0 +1,306 @@
+// `nurture report` on a hand-written run tree (fixtures/report_tree, following the sweep.json,
+// ptq.json and analysis.json contracts): the CSV columns and numbers, the paper's table
+// sections, valid PNGs, an index.html that shows them, and the one-line errors.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "experiments/report.h"
+#include "experiments/report_axes.h"
+#include "experiments/report_data.h"
+#include "experiments/report_table.h"
+
+namespace nurture::experiments {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kTree = fs::path(NURTURE_SOURCE_DIR) / "tests/experiments/fixtures/report_tree";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Minimal CSV reader for the report's quoting (fields with commas are double-quoted).
+std::vector<std::vector<std::string>> read_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows(1);
+  std::string field;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"')
+        field += '"', ++i;
+      else if (c == '"')
+        quoted = false;
+      else
+        field += c;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      rows.back().push_back(field), field.clear();
+    } else if (c == '\n') {
+      rows.back().push_back(field), field.clear();
+      rows.emplace_back();
+    } else {
+      field += c;
+    }
+  }
+  rows.pop_back();
+  return rows;
+}
+
+class ReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    out_ = fs::temp_directory_path() / ("nurture-report-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(out_);
+  }
+  void TearDown() override { fs::remove_all(out_); }
+
+  ReportFiles run(bool plots = true, const std::string& gnuplot = "gnuplot") {
+    ReportOptions o;
+    o.runs_dir = kTree;
+    o.out_dir = out_;
+    o.command = "nurture report fixture";
+    o.plots = plots;
+    o.gnuplot = gnuplot;
+    return write_report(o);
+  }
+
+  fs::path out_;
+};
+
+TEST_F(ReportTest, CsvHasTheDocumentedColumnsAndNumbers) {
+  run(false);
+  const auto rows = read_csv(slurp(out_ / "summary.csv"));
+  ASSERT_FALSE(rows.empty());
+  const std::vector<std::string> header = {"variant",
+                                           "status",
+                                           "optim.weight_decay",
+                                           "precision.dtype",
+                                           "step",
+                                           "recipe",
+                                           "task",
+                                           "metric",
+                                           "higher_is_better",
+                                           "pre",
+                                           "post",
+                                           "abs_change",
+                                           "rel_change_pct",
+                                           "degradation_pct",
+                                           "rmse_int8_mean",
+                                           "token_std_mean",
+                                           "max_abs",
+                                           "ln_gain_std_mean",
+                                           "spectral_norm_mean",
+                                           "outliers_llm_int8",
+                                           "outliers_fixed",
+                                           "outliers_adaptive"};
+  EXPECT_EQ(rows[0], header);
+  // 3 evaluated variants x 2 steps x 2 recipes x 2 tasks, plus one row for the failed variant.
+  EXPECT_EQ(rows.size(), 1u + 3 * 2 * 2 * 2 + 1);
+  for (const auto& r : rows) EXPECT_EQ(r.size(), header.size());
+
+  auto find = [&](const std::string& v, const std::string& step, const std::string& recipe, const std::string& task) {
+    for (const auto& r : rows)
+      if (r[0] == v && r[4] == step && r[5] == recipe && r[6] == task) return r;
+    ADD_FAILURE() << "no row " << v << " " << step << " " << recipe << " " << task;
+    return std::vector<std::string>(header.size());
+  };
+  // Values straight from ptq.json's "change" (lower-is-better: degradation = rel change).
+  const auto a = find("wd=0.1,dtype=bf16", "20", "w8a8", "heldout");
+  EXPECT_EQ(a[1], "done");
+  EXPECT_EQ(a[2], "0.1");
+  EXPECT_EQ(a[3], "bf16");
+  EXPECT_EQ(a[7], "bits_per_byte");
+  EXPECT_EQ(a[8], "false");
+  EXPECT_EQ(a[9], "2");
+  EXPECT_EQ(a[10], "2.02");
+  EXPECT_EQ(a[11], "0.02");
+  EXPECT_EQ(a[12], "1");
+  EXPECT_EQ(a[13], "1");
+  EXPECT_EQ(a[14], "0.015");  // the same checkpoint's analysis summary
+  EXPECT_EQ(a[19], "0");
+  EXPECT_EQ(a[20], "2");
+  // Higher-is-better: a drop in accuracy is a positive degradation.
+  const auto b = find("wd=0.1,dtype=fp16", "20", "w4", "lastword");
+  EXPECT_EQ(b[11], "-0.1");
+  EXPECT_EQ(b[12], "-25");
+  EXPECT_EQ(b[13], "25");
+  EXPECT_EQ(b[14], "");  // this variant has no analysis yet
+  // Step 10's ptq.json has no "change": derived from the scores with the same definition.
+  const auto c = find("wd=0.01,dtype=bf16", "10", "w4", "heldout");
+  EXPECT_NEAR(std::stod(c[11]), 0.2, 1e-9);
+  EXPECT_NEAR(std::stod(c[13]), 10.0, 1e-9);
+  EXPECT_EQ(c[14], "");  // analysed only at step 20
+  // The failed variant is listed, with nothing measured.
+  const auto& f = rows.back();
+  EXPECT_EQ(f[0], "wd=0.01,dtype=fp16");
+  EXPECT_EQ(f[1], "failed");
+  EXPECT_EQ(f[4], "");
+}
+
+TEST_F(ReportTest, MarkdownHasThePapersTables) {
+  const ReportFiles f = run(false);
+  const std::string md = slurp(f.markdown);
+  EXPECT_NE(md.find("## Zero-shot scores before and after PTQ (Table 4 layout)"), std::string::npos);
+  EXPECT_NE(md.find("## Outlier dimensions (Table 5 layout)"), std::string::npos);
+  for (const char* rule : {"### Rule llm_int8", "### Rule fixed", "### Rule adaptive"})
+    EXPECT_NE(md.find(rule), std::string::npos) << rule;
+  EXPECT_NE(md.find("## Mean % degradation per axis value (Figure 2 as a table)"), std::string::npos);
+  EXPECT_NE(md.find("### optim.weight_decay"), std::string::npos);
+  EXPECT_NE(md.find("nurture report fixture"), std::string::npos);
+  // Table 4 row: pre / w8a8 / w4 per variant with the task scores, average and degradation.
+  EXPECT_NE(md.find("| wd=0.1,dtype=bf16 | 20 | w8a8 | 2.0200 | 0.4900 | 0.4900 | 1.50 |"), std::string::npos) << md;
+  // Table 5 row from the fixed-threshold rule; missing analysis and a failed variant are shown.
+  EXPECT_NE(md.find("| wd=0.01,dtype=bf16 | 20 | 2 | 68.4 | 65.5 |"), std::string::npos);
+  EXPECT_NE(md.find("| wd=0.1,dtype=fp16 | — | — | — | — |"), std::string::npos);
+  EXPECT_NE(md.find("| wd=0.01,dtype=fp16 | — | (failed) |"), std::string::npos);
+  EXPECT_NE(md.find("loss scale fell below"), std::string::npos);
+  // Figure 2 as a table: wd axis within dtype=bf16 (w8a8 / w4 mean degradation).
+  EXPECT_NE(md.find("| dtype=bf16 | 3.00 / 20.00 | 1.50 / 10.00 |"), std::string::npos) << md;
+  EXPECT_NE(f.degradation_table.find("wd=0.1,dtype=fp16"), std::string::npos);
+}
+
+TEST_F(ReportTest, PlotsAreValidPngsAndIndexShowsThemAll) {
+  const ReportFiles f = run(true);
+  ASSERT_GE(f.pngs.size(), 5u);  // Figure 2 per axis, Figure 3, Figure 5, loss, telemetry
+  const std::string html = slurp(f.html);
+  const std::string sig = "\x89PNG\r\n\x1a\n";
+  for (const auto& p : fs::directory_iterator(out_ / "plots")) {
+    if (p.path().extension() != ".png") continue;
+    const std::string bytes = slurp(p.path());
+    EXPECT_GT(bytes.size(), 1000u) << p.path();
+    EXPECT_EQ(bytes.substr(0, 8), sig) << p.path();
+    EXPECT_NE(html.find("src=\"plots/" + p.path().filename().string() + "\""), std::string::npos) << p.path();
+    EXPECT_TRUE(fs::exists(fs::path(p.path()).replace_extension(".gp")));
+  }
+  for (const auto& p : f.pngs) EXPECT_TRUE(fs::exists(p)) << p;
+  for (const char* name : {"fig3_degradation_over_steps.png", "fig5_block_statistics.png", "loss_curves.png",
+                           "precision_telemetry.png", "fig2_optim_weight_decay.png", "fig2_precision_dtype.png"})
+    EXPECT_TRUE(fs::exists(out_ / "plots" / name)) << name;
+  EXPECT_NE(html.find("nurture report fixture"), std::string::npos);
+  EXPECT_NE(html.find("Table 4 layout"), std::string::npos);
+  EXPECT_EQ(html.find("http"), std::string::npos) << "index.html must not need the network";
+}
+
+TEST_F(ReportTest, MissingGnuplotIsOneLineErrorAfterTheTables) {
+  try {
+    run(true, "nurture-no-such-gnuplot");
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.find('\n'), std::string::npos);
+    EXPECT_NE(m.find("gnuplot-nox"), std::string::npos) << m;
+  }
+  EXPECT_TRUE(fs::exists(out_ / "summary.csv"));
+  EXPECT_TRUE(fs::exists(out_ / "summary.md"));
+  EXPECT_TRUE(fs::exists(out_ / "index.html"));
+  EXPECT_TRUE(fs::exists(out_ / "plots" / "loss_curves.gp"));
+}
+
+TEST_F(ReportTest, FailingGnuplotIsOneLineErrorAndLeavesNoPartialPng) {
+  try {
+    run(true, "false");  // found on PATH, exits 1 without drawing anything
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.find('\n'), std::string::npos);
+    EXPECT_NE(m.find("gnuplot failed on"), std::string::npos) << m;
+  }
+  for (const auto& p : fs::directory_iterator(out_ / "plots"))
+    EXPECT_EQ(p.path().string().find(".png"), std::string::npos) << p.path();
+}
+
+TEST_F(ReportTest, DirectoryWithoutResultsIsOneLineError) {
+  fs::create_directories(out_ / "empty" / "some-variant");
+  for (const fs::path& dir : {out_ / "empty", out_ / "missing"}) {
+    try {
+      load_run_tree(dir);
+      FAIL() << "expected an error for " << dir;
+    } catch (const std::runtime_error& e) {
+      const std::string m = e.what();
+      EXPECT_EQ(m.find('\n'), std::string::npos);
+      EXPECT_NE(m.find(dir.string()), std::string::npos) << m;
+    }
+  }
+}
+
+TEST_F(ReportTest, SingleRunDirectoryIsOneVariant) {
+  const RunTree t = load_run_tree(kTree / "wd=0.1,dtype=fp16");
+  ASSERT_EQ(t.variants.size(), 1u);
+  EXPECT_EQ(t.variants[0].name, "wd=0.1,dtype=fp16");
+  EXPECT_EQ(t.variants[0].evals.size(), 2u);
+  EXPECT_EQ(t.variants[0].state(), "no analysis");
+}
+
+TEST_F(ReportTest, BrokenFilesAreReportedNotFatal) {
+  fs::create_directories(out_ / "tree" / "v" / "eval" / "step_0000001");
+  std::ofstream(out_ / "tree" / "v" / "metrics.jsonl") << "{\"step\": 1, \"loss\": 5}\nnot json\n{\"step\": 3}\n";
+  std::ofstream(out_ / "tree" / "v" / "eval" / "step_0000001" / "ptq.json") << "{\"format\": ";
+  const RunTree t = load_run_tree(out_ / "tree");
+  ASSERT_EQ(t.variants.size(), 1u);
+  ASSERT_EQ(t.variants[0].problems.size(), 2u);
+  EXPECT_NE(t.variants[0].problems[0].find("metrics.jsonl:2:"), std::string::npos) << t.variants[0].problems[0];
+  EXPECT_NE(t.variants[0].problems[1].find("ptq.json: not valid JSON"), std::string::npos);
+  // A torn last line (a run killed mid-write) is dropped silently.
+  std::ofstream(out_ / "tree" / "v" / "metrics.jsonl") << "{\"step\": 1, \"loss\": 5}\n{\"step\": 2, \"lo";
+  EXPECT_EQ(read_metrics(out_ / "tree" / "v" / "metrics.jsonl").size(), 1u);
+}
+
+// nurture ptq writes null rel_pct/degradation_pct when the baseline score is 0 (e.g. acc 0).
+TEST_F(ReportTest, NullRelativeChangeIsLeftOutOfTheMean) {
+  fs::create_directories(out_);
+  std::ofstream(out_ / "ptq.json") << R"({"format": "nurture-ptq-v1", "step": 5,
+    "tasks": [{"name": "a", "metric": "acc", "higher_is_better": true},
+              {"name": "b", "metric": "bits_per_byte", "higher_is_better": false}],
+    "recipes": [{"name": "pre", "scores": {"a": 0.0, "b": 2.0}},
+                {"name": "w8a8", "scores": {"a": 0.0, "b": 2.2},
+                 "change": {"a": {"abs": 0.0, "rel_pct": null, "degradation_pct": null},
+                            "b": {"abs": 0.2, "rel_pct": 10.0, "degradation_pct": 10.0}}},
+                {"name": "w4", "scores": {"a": 0.0, "b": 2.4}}]})";
+  const PtqResult r = read_ptq(out_ / "ptq.json");
+  ASSERT_EQ(r.recipes.size(), 3u);
+  EXPECT_FALSE(r.recipes[1].change.at("a").degradation_pct.has_value());
+  EXPECT_NEAR(*r.recipes[1].mean_degradation_pct, 10.0, 1e-12);  // derived: only "b" counts
+  EXPECT_FALSE(r.recipes[2].change.at("a").rel_pct.has_value());
+  EXPECT_NEAR(*r.recipes[2].mean_degradation_pct, 20.0, 1e-9);
+}
+
+// Variant names are free text: a '|' must not split a Markdown cell, a '<' must not open a tag,
+// and a comma must not split a CSV field.
+TEST(ReportTableTest, CellsAreEscapedForEachFormat) {
+  Table t;
+  t.header = {"variant", "x"};
+  t.numeric = {false, true};
+  t.rows = {{"a|b<c>", "1.5"}};
+  EXPECT_EQ(to_markdown(t), "| variant | x |\n|---|---:|\n| a\\|b<c> | 1.5 |\n");
+  EXPECT_NE(to_html(t).find("<td>a|b&lt;c&gt;</td><td class=\"num\">1.5</td>"), std::string::npos);
+  EXPECT_EQ(csv_field("wd=0.1,dtype=\"x\""), "\"wd=0.1,dtype=\"\"x\"\"\"");
+  EXPECT_EQ(fmt(-0.0001, 2), "0.00");
+  EXPECT_EQ(exact(-0.0), "0");
+  EXPECT_EQ(exact(0.1), "0.1");
+}
+
+TEST_F(ReportTest, AxesCompareVariantsThatDifferOnlyInThatAxis) {
+  const RunTree t = load_run_tree(kTree);
+  const auto cmp = compare_axes(t);
+  ASSERT_EQ(cmp.size(), 2u);
+  EXPECT_EQ(cmp[0].axis, "optim.weight_decay");
+  EXPECT_EQ(cmp[0].values, (std::vector<std::string>{"0.01", "0.1"}));  // numeric order
+  ASSERT_EQ(cmp[0].groups.size(), 2u);
+  EXPECT_EQ(cmp[0].groups[0].label, "dtype=bf16");
+  EXPECT_EQ(headline_recipes(t), (std::vector<std::string>{"w8a8", "w4"}));
+  EXPECT_NEAR(*mean_degradation(cmp[0].all.at("0.1"), "w8a8"), (1.5 + 5.0) / 2, 1e-9);
+}
+
+}  // namespace
+}  // namespace nurture::experiments
