@@ -41,8 +41,8 @@ Action add_train(CLI::App& app) {
     } catch (const std::exception& e) {
       if (!dist::distributed()) throw;
       // Other ranks may be waiting in a collective for this one: report, then end the whole job.
-      std::cerr << "nurture train: error: " << (dist::is_root() ? "" : "rank " + std::to_string(dist::rank()) + ": ")
-                << e.what() << "\n"
+      std::cerr << "nurture train: error: " + (dist::is_root() ? "" : "rank " + std::to_string(dist::rank()) + ": ") +
+                       e.what() + "\n"
                 << std::flush;
       dist::abort_job(1);
     }

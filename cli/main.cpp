@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
       return nurture::precision::run_cast(std::vector<std::string>(argv + 2, argv + argc), std::cin, std::cout,
                                           std::cerr);
     } catch (const std::exception& e) {
-      std::cerr << "nurture cast: " << e.what() << "\n";
+      std::cerr << std::string("nurture cast: ") + e.what() + "\n";
       return 2;
     }
   }
@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   add("train", "Train a GPT from a YAML config", nurture::cli::add_train);
   add("sample", "Generate text from a checkpoint", nurture::cli::add_sample);
   add("eval", "Zero-shot evaluation of a checkpoint on a task suite", nurture::cli::add_eval);
-  add("ptq", "Post-training quantization of a checkpoint: evaluate each recipe against the baseline", nurture::cli::add_ptq);
+  add("ptq", "Post-training quantization of a checkpoint: evaluate each recipe against the baseline",
+      nurture::cli::add_ptq);
   add("analyze", "Weight and activation statistics of a checkpoint (the paper's section 5)", nurture::cli::add_analyze);
   add("report", "Tables, plots and index.html for a sweep's results", nurture::cli::add_report);
   add("sweep", "Run an experiment grid: train, quantize and analyze every variant", nurture::cli::add_sweep);
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
     names += (names.empty() ? "" : ", ") + sub->get_name();
   }
   if (!known) {
-    std::cerr << "nurture: error: unknown command '" << argv[1] << "'; commands: " << names << " (see nurture --help)\n";
+    std::cerr << "nurture: error: unknown command '" + std::string(argv[1]) + "'; commands: " + names +
+                     " (see nurture --help)\n";
     return 2;
   }
   try {
@@ -55,7 +57,7 @@ int main(int argc, char** argv) {
     // CLI11 would add a second "Run with --help" line: keep the one-line error contract.
     std::string where = "nurture";
     for (CLI::App* sub : app.get_subcommands()) where += " " + sub->get_name();
-    std::cerr << where << ": error: " << e.what() << " (see " << where << " --help)\n";
+    std::cerr << where + ": error: " + e.what() + " (see " + where + " --help)\n";
     return 2;
   }
   for (auto& [sub, action] : actions) {
@@ -63,7 +65,8 @@ int main(int argc, char** argv) {
     try {
       return action();
     } catch (const std::exception& e) {
-      std::cerr << "nurture " << sub->get_name() << ": error: " << e.what() << "\n";
+      // One write per line: under mpirun, stderr is forwarded in pieces and would interleave.
+      std::cerr << "nurture " + sub->get_name() + ": error: " + e.what() + "\n";
       return 1;
     }
   }
