@@ -52,7 +52,7 @@ std::vector<JsonLine> read_jsonl(const fs::path& path) {
     json v;
     try {
       v = json::parse(s);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers beyond double
       std::string msg = e.what();
       const size_t colon = msg.rfind(": ");
       throw EvalError(where + ": invalid JSON (" + (colon == std::string::npos ? msg : msg.substr(colon + 2)) + ")");

@@ -124,6 +124,9 @@ TEST(InputErrors, TaskFileMistakesNameFileLineAndField) {
       {R"({"context": "a", "choices": "x or y", "label": 0})",
        file + ":1: field 'choices': expected a list of strings, got string"},
       {R"({"context": "a", "choices": ["x", "y"]})", file + ":1: field 'label': missing"},
+      // fuzz/fuzz_task_files.cpp found it: a number beyond double's range is nlohmann's
+      // out_of_range, not a parse_error, and escaped the loader.
+      {R"({"context": "a", "choices": ["x", "y"], "label": 666E6666666000938})", file + ":1: invalid JSON"},
   };
   for (const auto& [text, expected] : cases) {
     write_text(root / "mc.jsonl", text + "\n");
