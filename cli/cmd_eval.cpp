@@ -1,12 +1,12 @@
 // `nurture eval CHECKPOINT [--suite S] [--limit N] [--json out.json]`: zero-shot evaluation of
 // a checkpoint on a task suite (eval/README.md). Prints a table; writes the results as JSON.
-#include <omp.h>
 
 #include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/scoring_options.h"
 #include "data/file_io.h"
 #include "eval/report.h"
 #include "eval/runner.h"
@@ -17,9 +17,9 @@ namespace nurture::cli {
 Action add_eval(CLI::App& app) {
   struct Opts {
     std::string checkpoint, suite = "default", json;
-    bool no_json = false, quiet = false;
-    int64_t limit = 0, batch_tokens = 4096;
-    int threads = 0;
+    bool no_json = false;
+    int64_t limit = 0;
+    ScoringOptions scoring;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("checkpoint", o->checkpoint, "Checkpoint (.h5) written by nurture train")
@@ -32,16 +32,9 @@ Action add_eval(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--json", o->json, "Write results here (default: <checkpoint>.eval-<suite>.json beside it)");
   app.add_flag("--no-json", o->no_json, "Do not write the JSON results file");
-  app.add_option("--batch-tokens", o->batch_tokens, "Tokens per packed forward pass")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--threads", o->threads, "OpenMP threads (0 = all cores)")->capture_default_str();
-  app.add_flag("-q,--quiet", o->quiet, "No progress lines on stderr");
+  add_scoring_options(app, o->scoring);
   return [o] {
-    if (o->threads > 0) omp_set_num_threads(o->threads);
-    auto log = [o](const std::string& m) {
-      if (!o->quiet) std::cerr << "eval: " << m << "\n";
-    };
+    const auto log = apply_scoring_options(o->scoring, "eval");
     // Everything that can fail on user input happens before any scoring: suite, checkpoint,
     // held-out data, task files.
     const eval::Suite suite = eval::load_suite(o->suite);
@@ -51,7 +44,7 @@ Action add_eval(CLI::App& app) {
     eval::HeldOut heldout;
     eval::EvalOptions opt;
     opt.limit = o->limit;
-    opt.score.batch_tokens = o->batch_tokens;
+    opt.score.batch_tokens = o->scoring.batch_tokens;
     opt.log = log;
     if (suite.needs_heldout()) {
       heldout = eval::load_heldout(lm.config, *lm.tokenizer, log);

@@ -2,13 +2,13 @@
 // [--out DIR]`: post-training quantization of a checkpoint under each recipe, evaluated on a
 // task suite against the unquantized baseline (quant/README.md). Prints a table; writes
 // DIR/ptq.json and DIR/ptq.md.
-#include <omp.h>
 
 #include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/scoring_options.h"
 #include "data/file_io.h"
 #include "eval/runner.h"
 #include "precision/format.h"
@@ -32,9 +32,10 @@ std::filesystem::path default_out_dir(const std::filesystem::path& checkpoint) {
 Action add_ptq(CLI::App& app) {
   struct Opts {
     std::string checkpoint, recipes = "all", suite = "default", baseline = "fp16", out;
-    int64_t limit = 0, batch_tokens = 4096;
-    int threads = 0, calibration_sequences = 16;
-    bool quantize_head = false, int8_kernels = false, quiet = false;
+    int64_t limit = 0;
+    int calibration_sequences = 16;
+    bool quantize_head = false, int8_kernels = false;
+    ScoringOptions scoring;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("checkpoint", o->checkpoint, "Checkpoint (.h5) written by nurture train")
@@ -59,16 +60,9 @@ Action add_ptq(CLI::App& app) {
                  "SmoothQuant: held-out windows of seq_len tokens to calibrate on")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--batch-tokens", o->batch_tokens, "Tokens per packed forward pass")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--threads", o->threads, "OpenMP threads (0 = all cores)")->capture_default_str();
-  app.add_flag("-q,--quiet", o->quiet, "No progress lines on stderr");
+  add_scoring_options(app, o->scoring);
   return [o] {
-    if (o->threads > 0) omp_set_num_threads(o->threads);
-    auto log = [o](const std::string& m) {
-      if (!o->quiet) std::cerr << "ptq: " << m << "\n";
-    };
+    const auto log = apply_scoring_options(o->scoring, "ptq");
     // Everything that can fail on user input happens before any scoring.
     quant::PtqOptions opt;
     opt.recipes = quant::parse_recipe_list(o->recipes);
@@ -84,7 +78,7 @@ Action add_ptq(CLI::App& app) {
     for (const quant::Recipe& r : opt.recipes) smooth = smooth || r.smooth;
     eval::HeldOut heldout;
     opt.eval.limit = o->limit;
-    opt.eval.score.batch_tokens = o->batch_tokens;
+    opt.eval.score.batch_tokens = o->scoring.batch_tokens;
     opt.eval.log = log;
     if (suite.needs_heldout() || smooth) {
       heldout = eval::load_heldout(lm.config, *lm.tokenizer, log);
