@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/attention_head.h"
 #include "core/gemm_bf16.h"
 #include "core/ops.h"
 
@@ -38,7 +39,9 @@ using Arr = Eigen::Map<Eigen::ArrayXf>;
 constexpr int64_t kRows = 32;
 
 struct HeadView {
-  CStrided q, k, v;  // [T, hd], row stride 3C
+  CStrided q;      // [nq, hd]: query rows at positions p0 .. p0+nq-1
+  CStrided k, v;   // [p0+nq, hd]: keys and values at positions 0 .. p0+nq-1
+  int64_t p0 = 0;  // position of the first query row
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -125,8 +128,8 @@ struct SoftmaxParams {
   PackedHead kp;      // K of this head when the scores are computed natively in bf16
 };
 
-// Probabilities of query rows [i0, i0 + r) against keys [0, n): P is r×n, row stride n.
-// Entries right of the diagonal are exactly 0.
+// Probabilities of query rows [i0, i0 + r) (positions p0 + i0 ...) against keys [0, n), n = p0 + i0 + r:
+// P is r×n, row stride n. Entries right of the diagonal are exactly 0.
 void probs_tile(const HeadView& hv, int64_t i0, int64_t r, int64_t n, const SoftmaxParams& sp, float* P) {
   Tile S(P, r, n);
   if (sp.kp.p)
@@ -135,7 +138,7 @@ void probs_tile(const HeadView& hv, int64_t i0, int64_t r, int64_t n, const Soft
     S.noalias() = hv.q.middleRows(i0, r) * hv.k.topRows(n).transpose();
   sp.round_op(P, r * n);  // a half GEMM output
   for (int64_t a = 0; a < r; ++a) {
-    const int64_t i = i0 + a, len = i + 1;
+    const int64_t i = hv.p0 + i0 + a, len = i + 1;
     Arr row(P + a * n, len);
     if (sp.slope != 0.0f)
       row = row * sp.scale - sp.slope * (float(i) - Eigen::Map<const Eigen::ArrayXf>(sp.ramp, len));
@@ -146,7 +149,7 @@ void probs_tile(const HeadView& hv, int64_t i0, int64_t r, int64_t n, const Soft
   }
   if (sp.half_softmax) sp.round_op(P, r * n);  // exponentials stored in half
   for (int64_t a = 0; a < r; ++a) {
-    Arr row(P + a * n, i0 + a + 1);
+    Arr row(P + a * n, hv.p0 + i0 + a + 1);
     row *= 1.0f / row.sum();
   }
   sp.round_op(P, r * n);  // probabilities enter the P·V GEMM in half
@@ -164,62 +167,84 @@ float alibi_slope(int h, int H) {
   return pow2_slopes(2 * p, 2 * (h - p));
 }
 
+AttentionHeads::AttentionHeads(Ctx& ctx, int64_t head_dim, int heads, bool with_alibi, int64_t keys)
+    : hd(head_dim),
+      max_keys(keys),
+      n_head(heads),
+      alibi(with_alibi),
+      scale(1.0f / std::sqrt(float(head_dim))),
+      round_op(ctx.prec.gemm_operand),
+      half_softmax(ctx.prec.gemm_operand && !ctx.prec.softmax_fp32) {
+  float* r = ctx.scratch(keys);
+  for (int64_t j = 0; j < keys; ++j) r[j] = float(j);
+  ramp = r;
+  // Native bf16 tile products (see nt_tile_bf16) when the policy's GEMMs are native bf16.
+  const bool native = ctx.prec.gemm == gemm_bf16 && hd % 2 == 0 && hd / 2 <= kMaxWords;
+  kw = hd / 2;
+  ldp = (keys + 15) / 16 * 16;
+  tile = (kRows * keys + 15) / 16 * 16;
+  packed = native ? kw * ldp : 0;
+}
+
+namespace {
+SoftmaxParams softmax_params(const AttentionHeads& a, int h) {
+  return SoftmaxParams{a.scale, a.alibi ? alibi_slope(h, a.n_head) : 0.0f, a.round_op, a.half_softmax, a.ramp, {}};
+}
+}  // namespace
+
+void AttentionHeads::forward(int head, const float* q, int64_t ldq, const float* k, const float* v, int64_t ldkv,
+                             int64_t p0, int64_t nq, float* out, int64_t ldo, float* work) const {
+  const int64_t nk = p0 + nq;
+  assert(nk <= max_keys);
+  const HeadView hv{CStrided(q, nq, hd, Eigen::OuterStride<>(ldq)), CStrided(k, nk, hd, Eigen::OuterStride<>(ldkv)),
+                    CStrided(v, nk, hd, Eigen::OuterStride<>(ldkv)), p0};
+  SoftmaxParams sp = softmax_params(*this, head);
+  float* P = work;
+  PackedHead unused;
+  pack_head(hv, nk, kw, ldp, packed, reinterpret_cast<uint32_t*>(P + tile), false, sp.kp, unused);
+  for (int64_t i0 = 0; i0 < nq; i0 += kRows) {
+    const int64_t r = std::min(kRows, nq - i0), n = p0 + i0 + r;
+    probs_tile(hv, i0, r, n, sp, P);
+    Strided o(out + i0 * ldo, r, hd, Eigen::OuterStride<>(ldo));
+    o.noalias() = Tile(P, r, n) * hv.v.topRows(n);
+  }
+}
+
 Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   const int64_t B = qkv.shape[0], T = qkv.shape[1], C3 = qkv.shape[2], C = C3 / 3;
   const int64_t H = n_head, hd = C / H;
   assert(C3 == 3 * C && C % H == 0);
-  const float scale = 1.0f / std::sqrt(float(hd));
   Tensor y = ctx.make(Shape{B, T, C}, qkv.tracked());
-  const RoundFn round_op = ctx.prec.gemm_operand;
-  const bool half_softmax = round_op && !ctx.prec.softmax_fp32;
+  const AttentionHeads heads(ctx, hd, n_head, alibi, T);
 
-  // Per thread: the probability tile and the dP/dS tile (backward), rounded up to 16 floats so
-  // every tile stays 64-byte aligned. Backward reuses the forward's (the forward is over by then).
+  // Per thread: the forward's probability tile (+ packed K), or in backward the probability tile,
+  // the dP/dS tile and packed K and V; every part a multiple of 16 floats, so 64-byte aligned.
   const int nthreads = omp_get_max_threads();
-  const int64_t tile = (kRows * T + 15) / 16 * 16;
-  // Native bf16 tile products (see nt_tile_bf16): each thread also packs K and V of its head.
-  const bool native = ctx.prec.gemm == gemm_bf16 && hd % 2 == 0 && hd / 2 <= kMaxWords;
-  const int64_t kw = hd / 2, ldp = (T + 15) / 16 * 16, packed = native ? kw * ldp : 0;
-  const int64_t slot = 2 * tile + 2 * packed;  // P, dS, packed K, packed V
+  const int64_t slot = 2 * heads.tile + 2 * heads.packed;
   float* work = ctx.scratch(int64_t(nthreads) * slot);
-  float* ramp = ctx.scratch(T);
-  for (int64_t j = 0; j < T; ++j) ramp[j] = float(j);
-
-  auto view = [=](const float* p, int64_t b, int64_t h) {
-    const float* base = p + b * T * C3 + h * hd;
-    return HeadView{CStrided(base, T, hd, Eigen::OuterStride<>(C3)),
-                    CStrided(base + C, T, hd, Eigen::OuterStride<>(C3)),
-                    CStrided(base + 2 * C, T, hd, Eigen::OuterStride<>(C3))};
-  };
-  auto params = [=](int64_t h) {
-    return SoftmaxParams{scale, alibi ? alibi_slope(int(h), int(H)) : 0.0f, round_op, half_softmax, ramp, {}};
-  };
 
 #pragma omp parallel for schedule(static)
   for (int64_t bh = 0; bh < B * H; ++bh) {
     const int64_t b = bh / H, h = bh % H;
-    const HeadView hv = view(qkv.data, b, h);
-    SoftmaxParams sp = params(h);
-    float* P = work + int64_t(omp_get_thread_num()) * slot;
-    PackedHead unused;
-    pack_head(hv, T, kw, ldp, packed, reinterpret_cast<uint32_t*>(P + 2 * tile), false, sp.kp, unused);
-    for (int64_t i0 = 0; i0 < T; i0 += kRows) {
-      const int64_t r = std::min(kRows, T - i0), n = i0 + r;
-      probs_tile(hv, i0, r, n, sp, P);
-      Strided out(y.data + b * T * C + i0 * C + h * hd, r, hd, Eigen::OuterStride<>(C));
-      out.noalias() = Tile(P, r, n) * hv.v.topRows(n);
-    }
+    const float* base = qkv.data + b * T * C3 + h * hd;
+    heads.forward(int(h), base, C3, base + C, base + 2 * C, C3, 0, T, y.data + b * T * C + h * hd, C,
+                  work + int64_t(omp_get_thread_num()) * slot);
   }
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
 
-  ctx.record(y, [qkv, y, work, tile, packed, ldp, B, T, C, C3, H, hd, scale, round_op, view, params] {
-    const int64_t slot = 2 * tile + 2 * packed, kw = hd / 2;
+  ctx.record(y, [qkv, y, work, heads, slot, B, T, C, C3] {
+    const int64_t H = heads.n_head, hd = heads.hd, tile = heads.tile;
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; ++bh) {
       const int64_t b = bh / H, h = bh % H;
-      const HeadView hv = view(qkv.data, b, h);
-      SoftmaxParams sp = params(h);
+      const float* base = qkv.data + b * T * C3 + h * hd;
+      const HeadView hv{CStrided(base, T, hd, Eigen::OuterStride<>(C3)),
+                        CStrided(base + C, T, hd, Eigen::OuterStride<>(C3)),
+                        CStrided(base + 2 * C, T, hd, Eigen::OuterStride<>(C3)), 0};
+      SoftmaxParams sp = softmax_params(heads, int(h));
+      const float scale = heads.scale;
+      const RoundFn round_op = heads.round_op;
       PackedHead vp;
       float* gbase = qkv.grad + b * T * C3 + h * hd;
       Strided dq(gbase, T, hd, Eigen::OuterStride<>(C3));
@@ -227,7 +252,7 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
       Strided dv(gbase + 2 * C, T, hd, Eigen::OuterStride<>(C3));
       float* P = work + int64_t(omp_get_thread_num()) * slot;
       float* dS = P + tile;
-      pack_head(hv, T, kw, ldp, packed, reinterpret_cast<uint32_t*>(P + 2 * tile), true, sp.kp, vp);
+      pack_head(hv, T, heads.kw, heads.ldp, heads.packed, reinterpret_cast<uint32_t*>(P + 2 * tile), true, sp.kp, vp);
       for (int64_t i0 = 0; i0 < T; i0 += kRows) {
         const int64_t r = std::min(kRows, T - i0), n = i0 + r;
         probs_tile(hv, i0, r, n, sp, P);

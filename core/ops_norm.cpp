@@ -1,3 +1,4 @@
+#include <Eigen/Core>
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -8,6 +9,8 @@
 namespace nurture::core {
 
 namespace {
+using CRow = Eigen::Map<const Eigen::ArrayXf>;
+
 // LayerNorm "in half arithmetic" (layernorm_fp32: false): every intermediate the fp16 kernel
 // would store is rounded — the centred values, their squares (which overflow to inf once
 // |x − mean| > 256 in fp16, the failure the paper's fp16 runs hit), the variance, rstd and
@@ -44,23 +47,24 @@ void layer_norm_half_forward(Ctx& ctx, const float* x, const float* g, const flo
 }
 
 // fp32 LayerNorm (llm.c layernorm_forward): biased variance, eps inside the sqrt; saves
-// mean and rstd per row for the backward.
+// mean and rstd per row for the backward. The row sums are Eigen's vectorised reductions: a
+// fixed order for a given C (so thread-count independent), 16 lanes wide instead of one serial
+// chain of C dependent adds, which made LayerNorm 9% of an int8 prefill.
 void layer_norm_forward(const float* x, const float* g, const float* bt, float* y, float* mean, float* rstd, int64_t N,
                         int64_t C, float eps) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < N; ++i) {
-    const float* xi = x + i * C;
-    float m = 0;
-    for (int64_t j = 0; j < C; ++j) m += xi[j];
-    m /= C;
-    float v = 0;
-    for (int64_t j = 0; j < C; ++j) v += (xi[j] - m) * (xi[j] - m);
-    v /= C;
+    const CRow xi(x + i * C, C);
+    const float m = xi.sum() / float(C);
+    const float v = (xi - m).square().sum() / float(C);
     const float r = 1.0f / std::sqrt(v + eps);
     mean[i] = m;
     rstd[i] = r;
     float* yi = y + i * C;
-    for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j] + (bt ? bt[j] : 0.0f);
+    if (bt)
+      for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j] + bt[j];
+    else
+      for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j];
   }
 }
 // dgamma[j] += Σ_i x̂[i, j]·dy[i, j], reduced like colsum_accumulate: fixed chunks of rows summed
@@ -113,15 +117,10 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
       for (int64_t i = 0; i < N; ++i) {
         const float* xi = x.data + i * C;
         const float* dy = y.grad + i * C;
-        float dnorm_mean = 0, dnorm_norm_mean = 0;
-        for (int64_t j = 0; j < C; ++j) {
-          const float nrm = (xi[j] - mean[i]) * rstd[i];
-          const float dn = g[j] * dy[j];
-          dnorm_mean += dn;
-          dnorm_norm_mean += dn * nrm;
-        }
-        dnorm_mean /= C;
-        dnorm_norm_mean /= C;
+        // Row sums vectorised as in the forward.
+        const CRow xr(xi, C), gr(g, C), dyr(dy, C);
+        const float dnorm_mean = (gr * dyr).sum() / float(C);
+        const float dnorm_norm_mean = (gr * dyr * ((xr - mean[i]) * rstd[i])).sum() / float(C);
         float* dx = x.grad + i * C;
         for (int64_t j = 0; j < C; ++j) {
           const float nrm = (xi[j] - mean[i]) * rstd[i];

@@ -2,25 +2,17 @@
 
 #include <omp.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "core/attention_head.h"
 #include "core/ops.h"
 
 namespace nurture::eval {
 
 namespace {
-using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using CStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
-using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
-using Dense = Eigen::Map<RowMat>;
-
-using core::alibi_slope;
-
 int64_t length(const Segment& s) { return s.end - s.begin; }
 }  // namespace
 
@@ -56,60 +48,42 @@ core::Tensor segment_attention(core::Ctx& ctx, const core::Tensor& qkv, const st
                                int n_head, bool alibi) {
   const int64_t N = qkv.rows(), C3 = qkv.cols(), C = C3 / 3;
   const int64_t H = n_head, hd = C / H;
-  const float scale = 1.0f / std::sqrt(float(hd));
   core::Tensor y = ctx.make(core::Shape{1, N, C}, false);
-  int64_t max_len = 0;
+  int64_t max_len = 1;
   for (const Segment& s : segments)
     max_len = std::max(max_len, length(s) + (s.parent >= 0 ? length(segments[s.parent]) : 0));
-  // Per-thread scratch: the segment's keys and values gathered contiguously, and its scores.
-  const int nthreads = omp_get_max_threads();
-  const int64_t per_thread = 2 * max_len * hd + max_len * max_len;
-  float* scratch = ctx.scratch(std::max<int64_t>(1, nthreads * per_thread));
-  // Same rounding points as core::causal_attention: half scores out of QKᵀ, half probabilities
-  // into P·V, half exponentials when softmax_fp32 is off, output rounded to the storage format.
-  const core::RoundFn round_op = ctx.prec.gemm_operand;
-  const bool half_softmax = round_op && !ctx.prec.softmax_fp32;
+  // GPT::forward's attention kernel, so the two agree in rounding points and cost.
+  const core::AttentionHeads heads(ctx, hd, n_head, alibi, max_len);
+  // Per thread: the kernel's scratch, then a continuation's keys and values (its parent's rows,
+  // then its own) gathered contiguously; root segments read theirs from qkv in place.
+  const int64_t kv = (max_len * hd + 15) / 16 * 16;
+  const int64_t slot = heads.work_floats() + 2 * kv;
+  float* scratch = ctx.scratch(int64_t(omp_get_max_threads()) * slot);
   const int64_t tasks = static_cast<int64_t>(segments.size()) * H;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t t = 0; t < tasks; ++t) {
     const Segment& s = segments[t / H];
-    const int64_t h = t % H;
-    const int64_t n = length(s);
+    const int64_t h = t % H, n = length(s);
     if (n == 0) continue;
-    const Segment* par = s.parent >= 0 ? &segments[s.parent] : nullptr;
-    const int64_t np = par ? length(*par) : 0, m = np + n;  // keys: parent rows, then own rows
-    float* buf = scratch + int64_t(omp_get_thread_num()) * per_thread;
-    Dense K(buf, m, hd), V(buf + max_len * hd, m, hd), S(buf + 2 * max_len * hd, n, m);
+    float* work = scratch + int64_t(omp_get_thread_num()) * slot;
+    const float* q = qkv.data + s.begin * C3 + h * hd;
+    float* out = y.data + s.begin * C + h * hd;
+    if (s.parent < 0) {
+      heads.forward(int(h), q, C3, q + C, q + 2 * C, C3, 0, n, out, C, work);
+      continue;
+    }
+    const Segment& par = segments[s.parent];
+    const int64_t np = length(par);
+    float* K = work + heads.work_floats();
+    float* V = K + kv;
     auto gather = [&](int64_t row, int64_t dst) {
       const float* base = qkv.data + row * C3 + h * hd;
-      std::copy(base + C, base + C + hd, K.data() + dst * hd);
-      std::copy(base + 2 * C, base + 2 * C + hd, V.data() + dst * hd);
+      std::copy(base + C, base + C + hd, K + dst * hd);
+      std::copy(base + 2 * C, base + 2 * C + hd, V + dst * hd);
     };
-    for (int64_t j = 0; j < np; ++j) gather(par->begin + j, j);
+    for (int64_t j = 0; j < np; ++j) gather(par.begin + j, j);
     for (int64_t j = 0; j < n; ++j) gather(s.begin + j, np + j);
-    CStrided q(qkv.data + s.begin * C3 + h * hd, n, hd, Eigen::OuterStride<>(C3));
-    S.noalias() = q * K.transpose();
-    round_op(S.data(), n * m);
-    const float slope = alibi ? alibi_slope(int(h), int(H)) : 0.0f;
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t qi = np + i;  // query position == index of its own key
-      float* row = S.data() + i * m;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j <= qi; ++j) {
-        row[j] = row[j] * scale - slope * float(qi - j);
-        mx = std::max(mx, row[j]);
-      }
-      float sum = 0;
-      for (int64_t j = 0; j <= qi; ++j) row[j] = std::exp(row[j] - mx);
-      if (half_softmax) round_op(row, qi + 1);
-      for (int64_t j = 0; j <= qi; ++j) sum += row[j];
-      const float inv = 1.0f / sum;
-      for (int64_t j = 0; j <= qi; ++j) row[j] *= inv;
-      for (int64_t j = qi + 1; j < m; ++j) row[j] = 0.0f;
-    }
-    round_op(S.data(), n * m);
-    Strided out(y.data + s.begin * C + h * hd, n, hd, Eigen::OuterStride<>(C));
-    out.noalias() = S * V;
+    heads.forward(int(h), q, C3, K, V, hd, np, n, out, C, work);
   }
   ctx.prec.act(y.data, y.numel());
   return y;

@@ -5,10 +5,10 @@
 // packs all tokens of a batch into one stream of N rows instead. Every op of the model except
 // attention works row by row (embedding, LayerNorm, linear, GELU, residual add), so it runs on the
 // packed rows unchanged (the core ops GPT::forward calls); attention is restricted to each
-// sequence (block-diagonal causal). A continuation segment names a parent segment (a shared
-// context): its rows sit at positions after the parent's and attend to all parent rows, so the
-// context is computed once and each choice pays only for its own tokens. lm_head runs only on the
-// rows whose logits are wanted.
+// sequence (block-diagonal causal), with GPT::forward's per-head kernel (core/attention_head.h).
+// A continuation segment names a parent segment (a shared context): its rows sit at positions
+// after the parent's and attend to all parent rows, so the context is computed once and each
+// choice pays only for its own tokens. lm_head runs only on the rows whose logits are wanted.
 //
 // At every wanted row the logits equal GPT::forward's on that sequence alone (up to float
 // summation order inside GEMMs); tests/eval/scorer_test.cpp checks it for every positional
