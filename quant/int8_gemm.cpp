@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -34,7 +35,10 @@ namespace {
 
 constexpr int64_t kParallelRows = int64_t{1} << 14;  // elements below which one thread quantizes
 
-float row_scale(float amax, float clip) {
+// As quant::compute_params: a row holding a NaN or infinity gets a NaN scale, so it
+// dequantizes to NaN whatever its codes are.
+float row_scale(float amax, float clip, bool nonfinite) {
+  if (nonfinite) return std::numeric_limits<float>::quiet_NaN();
   const float a = clip * amax;
   return a > 0.0f ? a / 127.0f : 1.0f;
 }
@@ -44,12 +48,17 @@ void quantize_rows_scalar(const float* x, int64_t M, int64_t K, float clip, void
   for (int64_t m = 0; m < M; ++m) {
     const float* xr = x + m * K;
     float amax = 0.0f;
-    for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(xr[k]));
-    const float s = row_scale(amax, clip);
+    bool nonfinite = false;
+    for (int64_t k = 0; k < K; ++k) {
+      amax = std::max(amax, std::fabs(xr[k]));
+      nonfinite |= !std::isfinite(xr[k]);
+    }
+    const float s = row_scale(amax, clip, nonfinite);
     scale[m] = s;
     int8_t* qr = static_cast<int8_t*>(q) + m * K;
     for (int64_t k = 0; k < K; ++k) {
-      const int v = static_cast<int>(std::clamp(std::nearbyint(xr[k] / s), -127.0f, 127.0f));
+      const float r = std::clamp(std::nearbyint(xr[k] / s), -127.0f, 127.0f);
+      const int v = std::isnan(r) ? 0 : static_cast<int>(r);
       qr[k] = static_cast<int8_t>(shift ? v ^ 0x80 : v);  // v + 128 as a byte == v with its top bit flipped
     }
   }
@@ -73,14 +82,23 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_rows_avx512(c
 #pragma omp parallel for schedule(static) if (M * K >= kParallelRows)
   for (int64_t m = 0; m < M; ++m) {
     const float* xr = x + m * K;
+    // max_ps drops NaNs, so non-finite lanes (|x| not < inf, NaN included) are flagged apart.
+    const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
     __m512 vmax = _mm512_setzero_ps();
+    __mmask16 bad = 0;
     int64_t k = 0;
-    for (; k + 16 <= K; k += 16) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(xr + k)));
+    for (; k + 16 <= K; k += 16) {
+      const __m512 a = _mm512_abs_ps(_mm512_loadu_ps(xr + k));
+      vmax = _mm512_max_ps(vmax, a);
+      bad |= _mm512_cmp_ps_mask(a, inf, _CMP_NLT_UQ);
+    }
     if (k < K) {
       const __mmask16 mk = static_cast<__mmask16>((1u << (K - k)) - 1u);
-      vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(mk, xr + k)));
+      const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(mk, xr + k));
+      vmax = _mm512_max_ps(vmax, a);
+      bad |= _mm512_cmp_ps_mask(a, inf, _CMP_NLT_UQ);
     }
-    const float s = row_scale(_mm512_reduce_max_ps(vmax), clip);
+    const float s = row_scale(_mm512_reduce_max_ps(vmax), clip, bad != 0);
     scale[m] = s;
     const __m512 vs = _mm512_set1_ps(s), lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
     const __m128i flip = _mm_set1_epi8(shift ? static_cast<char>(0x80) : 0);

@@ -36,7 +36,8 @@ const char* name(Int8Kernel k);
 // into one pass per row, vectorized (AVX-512 when present) and parallel over rows: the reference
 // is scalar and would cost more than the int8 GEMM it feeds. `scale` gets M values. With
 // `shift128` the codes are stored as uint8 q + 128 (Int8Kernel::u8s8), else as int8 q.
-// NaN and infinite inputs are not supported (the codes of such a row are unspecified).
+// A row holding a NaN or infinity gets a NaN scale (its codes are unspecified), so int8_gemm
+// turns it into a NaN output row, as the fake-quant forward does (quant::compute_params).
 void quantize_rows_int8(const float* x, int64_t M, int64_t K, float clip, void* q, float* scale, bool shift128);
 
 // y [M, N] (row stride N) = dequantized (x_q [M, K] · w_qᵀ) + bias; w_q is [N, K] int8 (torch

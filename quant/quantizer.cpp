@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace nurture::quant {
@@ -49,6 +50,10 @@ int umax_asym(int bits) { return (1 << bits) - 1; }
 
 float rne(float v) { return std::nearbyint(v); }
 
+// A code for a rounded value already clamped to the code range. NaN (the unit holds a
+// non-finite value, so its scale is NaN) gets 0 instead of an undefined float→int conversion.
+int code(float v) { return std::isnan(v) ? 0 : int(v); }
+
 // Visits each quantization unit (the tensor, a row or a group) as a list of contiguous row
 // segments: fn(unit, row, c0, c1) for every segment [c0, c1) of row `row` in that unit.
 template <typename Fn>
@@ -80,33 +85,42 @@ QuantParams compute_params(const float* x, int64_t rows, int64_t cols, const Qua
   p.rows = rows;
   p.cols = cols;
   const int64_t n = num_units(p);
-  // Per unit: the smallest and largest value (for symmetric only max|x| matters).
+  // Per unit: the smallest and largest value (for symmetric only max|x| matters), and whether
+  // it holds a NaN or infinity.
   std::vector<float> lo(size_t(n), 0.0f), hi(size_t(n), 0.0f);
+  std::vector<char> nonfinite(size_t(n), 0);
   for_each_segment(p, [&](int64_t u, int64_t r, int64_t c0, int64_t c1) {
     const float* row = x + r * cols;
     float l = lo[size_t(u)], h = hi[size_t(u)];
+    bool bad = false;
     for (int64_t c = c0; c < c1; ++c) {
       l = std::min(l, row[c]);
       h = std::max(h, row[c]);
+      bad |= !std::isfinite(row[c]);
     }
     lo[size_t(u)] = l;
     hi[size_t(u)] = h;
+    nonfinite[size_t(u)] |= char(bad);
   });
+  // A unit holding a non-finite value has no meaningful range: its scale is NaN, so its codes
+  // are 0 and it dequantizes to NaN, which carries on to the loss as it would without
+  // quantization (an fp16 forward that overflowed shows as NaN, not as plausible numbers).
+  const float nan = std::numeric_limits<float>::quiet_NaN();
   p.scale.resize(size_t(n));
   if (spec.symmetric) {
     const float qmax = float(qmax_sym(spec.bits));
     for (int64_t u = 0; u < n; ++u) {
       const float amax = spec.clip * std::max(-lo[size_t(u)], hi[size_t(u)]);
-      p.scale[size_t(u)] = amax > 0.0f ? amax / qmax : 1.0f;
+      p.scale[size_t(u)] = nonfinite[size_t(u)] ? nan : amax > 0.0f ? amax / qmax : 1.0f;
     }
   } else {
     const int umax = umax_asym(spec.bits);
     p.zero.resize(size_t(n));
     for (int64_t u = 0; u < n; ++u) {
       const float l = spec.clip * lo[size_t(u)], h = spec.clip * hi[size_t(u)];
-      const float s = h > l ? (h - l) / float(umax) : 1.0f;
+      const float s = nonfinite[size_t(u)] ? nan : h > l ? (h - l) / float(umax) : 1.0f;
       p.scale[size_t(u)] = s;
-      p.zero[size_t(u)] = std::clamp(int(rne(-l / s)), 0, umax);
+      p.zero[size_t(u)] = std::clamp(code(rne(-l / s)), 0, umax);
     }
   }
   return p;
@@ -120,7 +134,7 @@ void quantize(const float* x, const QuantParams& p, int8_t* q) {
       const float s = p.scale[size_t(u)];
       const float* xr = x + r * p.cols;
       int8_t* qr = q + r * p.cols;
-      for (int64_t c = c0; c < c1; ++c) qr[c] = int8_t(std::clamp(rne(xr[c] / s), -qmax, qmax));
+      for (int64_t c = c0; c < c1; ++c) qr[c] = int8_t(code(std::clamp(rne(xr[c] / s), -qmax, qmax)));
     });
   } else {
     const float umax = float(umax_asym(spec.bits));
@@ -129,7 +143,7 @@ void quantize(const float* x, const QuantParams& p, int8_t* q) {
       const float s = p.scale[size_t(u)], z = float(p.zero[size_t(u)]);
       const float* xr = x + r * p.cols;
       int8_t* qr = q + r * p.cols;
-      for (int64_t c = c0; c < c1; ++c) qr[c] = int8_t(int(std::clamp(rne(xr[c] / s) + z, 0.0f, umax)) - offset);
+      for (int64_t c = c0; c < c1; ++c) qr[c] = int8_t(code(std::clamp(rne(xr[c] / s) + z, 0.0f, umax)) - offset);
     });
   }
 }

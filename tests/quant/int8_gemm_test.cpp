@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -184,6 +185,31 @@ TEST(Int8Gemm, DequantizedLinearMatchesFakeQuantWithinFp32Rounding) {
     }
   }
   EXPECT_NE(int8_gemm_last_impl().find("brg"), std::string::npos) << int8_gemm_last_impl();
+}
+
+// A row holding a NaN or infinity comes out of the int8 linear as a NaN row, as in the fake-quant
+// forward; the other rows are unaffected (scales bit-identical to the reference quantizer).
+TEST(Int8Gemm, NonFiniteRowsBecomeNaNRows) {
+  const int64_t M = 5, N = 20, K = 37;  // K not a multiple of 16: the masked tail is checked too
+  std::vector<float> x = randn(M * K, 21);
+  x[1 * K + 36] = std::numeric_limits<float>::quiet_NaN();  // in the tail
+  x[3 * K + 4] = -std::numeric_limits<float>::infinity();
+  const std::vector<float> w = randn(N * K, 22, 0.05f);
+  const QuantizedWeight qw = QuantizedWeight::from_float(w.data(), N, K, 8);
+  const QuantParams ref = compute_params(x.data(), M, K, row_spec(8));
+  std::vector<int8_t> scratch;
+  for (Int8Kernel kern : {Int8Kernel::s8s8, Int8Kernel::u8s8}) {
+    std::vector<int8_t> xq(size_t(M * K));
+    std::vector<float> sx(static_cast<size_t>(M)), y(static_cast<size_t>(M * N));
+    quantize_rows_int8(x.data(), M, K, 1.0f, xq.data(), sx.data(), kern == Int8Kernel::u8s8);
+    int8_gemm(kern, M, N, K, xq.data(), sx.data(), qw.codes(scratch), qw.scale().data(), nullptr, y.data());
+    for (int64_t m = 0; m < M; ++m) {
+      const bool bad = m == 1 || m == 3;
+      EXPECT_EQ(std::isnan(sx[size_t(m)]), bad) << "row " << m;
+      if (!bad) EXPECT_EQ(sx[size_t(m)], ref.scale[size_t(m)]) << "row " << m;
+      for (int64_t n = 0; n < N; ++n) EXPECT_EQ(std::isnan(y[size_t(m * N + n)]), bad) << "row " << m << " col " << n;
+    }
+  }
 }
 
 TEST(Int8Gemm, NoBiasAndPrimitiveCache) {

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace nurture::quant {
@@ -159,6 +162,41 @@ TEST(Quantizer, StorageBytesCountCodesAndScales) {
   EXPECT_EQ(storage_bytes(4, 6, {.bits = 8, .gran = Granularity::tensor}), 24 + 4);
   EXPECT_EQ(storage_bytes(4, 6, {.bits = 4, .gran = Granularity::group, .group = 4}), 12 + 8 * 4);
   EXPECT_EQ(storage_bytes(4, 6, {.bits = 4, .symmetric = false, .gran = Granularity::row}), 12 + 4 * 8);
+}
+
+// A NaN or infinity poisons only its own unit: that unit's scale is NaN, its codes 0 (no undefined
+// float→int conversion) and it dequantizes to NaN; the other units are quantized as usual.
+TEST(Quantizer, NonFiniteValuesMakeTheirUnitNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> x = {1.0f, nan,   -2.0f, 0.5f,   // row 0: NaN
+                                3.0f, 1.0f,  -inf,  2.0f,   // row 1: -inf
+                                1.0f, -1.0f, 0.5f,  2.0f};  // row 2: finite
+  for (bool symmetric : {true, false})
+    for (Granularity gran : {Granularity::row, Granularity::group, Granularity::tensor}) {
+      SCOPED_TRACE(std::string(symmetric ? "symmetric " : "asymmetric ") + name(gran));
+      const QuantSpec spec{.bits = 8, .symmetric = symmetric, .gran = gran, .group = 2};
+      const QuantParams p = compute_params(x.data(), 3, 4, spec);
+      std::vector<int8_t> q(12, 99);
+      quantize(x.data(), p, q.data());
+      std::vector<float> out(12);
+      dequantize(q.data(), p, out.data());
+      for (int64_t i = 0; i < 12; ++i) {
+        const int64_t u = p.index(i / 4, i % 4);
+        const bool poisoned = std::isnan(p.scale[size_t(u)]);
+        // The units holding a non-finite value: rows 0 and 1 (per row), group 0 of row 0 and
+        // group 1 of row 1 (groups of 2), or the whole tensor.
+        const bool expect = gran == Granularity::tensor ? true
+                            : gran == Granularity::row  ? i < 8
+                                                        : (i == 0 || i == 1 || i == 6 || i == 7);
+        EXPECT_EQ(poisoned, expect) << "element " << i;
+        if (poisoned) {
+          EXPECT_TRUE(std::isnan(out[size_t(i)])) << "element " << i;
+          if (symmetric) EXPECT_EQ(q[size_t(i)], 0) << "element " << i;
+        } else {
+          EXPECT_NEAR(out[size_t(i)], x[size_t(i)], 0.02f) << "element " << i;
+        }
+      }
+    }
 }
 
 TEST(Quantizer, RejectsBadSpecs) {
