@@ -12,7 +12,7 @@
 // The machine is shared, so every round runs each variant once, back to back, and the ratios
 // are medians of per-round ratios (load that hits a whole round cancels).
 //
-//   bench_int8 [--threads 2] [--rounds 7] [--reps 9] [--only gemm|prefill|memory]
+//   bench_int8 [--threads 2] [--rounds 7] [--reps 9] [--preset small|gpt2] [--only gemm|prefill|memory]
 #include <omp.h>
 
 #include <algorithm>
@@ -93,6 +93,19 @@ std::string load() {
 struct Model {
   int V = 4096, d = 256, L = 6, H = 8, T = 256, B = 16;
 };
+
+// --preset small: the benchmark model (bench_train's small preset). --preset gpt2: GPT-2 small's
+// shape (Radford et al. 2019) prefilling 4 sequences of 256 tokens, the smallest width of a
+// real LLM: there the linears are a larger share of the forward than at width 256.
+bool preset(const std::string& name, Model& m) {
+  if (name == "small")
+    m = Model{};
+  else if (name == "gpt2")
+    m = Model{50257, 768, 12, 12, 256, 4};
+  else
+    return false;
+  return true;
+}
 
 model::GPTConfig config(const Model& m) {
   model::GPTConfig c;
@@ -271,7 +284,7 @@ void bench_memory(const Model& m) {
 
 int main(int argc, char** argv) {
   int threads = 2, rounds = 7, reps = 9;
-  std::string only, kernel = "s8s8";
+  std::string only, kernel = "s8s8", preset_name = "small";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc)
@@ -284,10 +297,12 @@ int main(int argc, char** argv) {
       only = argv[++i];
     else if (a == "--kernel" && i + 1 < argc)
       kernel = argv[++i];
+    else if (a == "--preset" && i + 1 < argc)
+      preset_name = argv[++i];
     else {
       std::fprintf(stderr,
                    "usage: bench_int8 [--threads 2] [--rounds 7] [--reps 9] [--kernel s8s8|u8s8] "
-                   "[--only gemm|prefill|memory]\n");
+                   "[--preset small|gpt2] [--only gemm|prefill|memory]\n");
       return 2;
     }
   }
@@ -295,8 +310,12 @@ int main(int argc, char** argv) {
   reps = std::max(reps, 1);
   omp_set_num_threads(threads);
   const quant::Int8Kernel k = kernel == "u8s8" ? quant::Int8Kernel::u8s8 : quant::Int8Kernel::s8s8;
-  const Model m;
-  std::fprintf(stderr, "bench_int8: %d threads, load %s\n", threads, load().c_str());
+  Model m;
+  if (!preset(preset_name, m)) {
+    std::fprintf(stderr, "bench_int8: unknown --preset '%s' (use small or gpt2)\n", preset_name.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "bench_int8: preset %s, %d threads, load %s\n", preset_name.c_str(), threads, load().c_str());
   if (only.empty() || only == "memory") bench_memory(m);
   if (only.empty() || only == "gemm") bench_gemm(m, threads, reps);
   if (only.empty() || only == "prefill") bench_prefill(m, threads, rounds, k);
