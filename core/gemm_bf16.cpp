@@ -130,12 +130,9 @@ struct Entry {
   std::string impl;
 };
 
-constexpr size_t kCacheCap = 64;  // distinct GEMM shapes of one model are a few dozen at most
-
 struct ThreadState {
-  std::vector<std::unique_ptr<Entry>> cache;
+  core::PrimitiveCache<Key, Entry> cache;
   Entry* last = nullptr;
-  int64_t created = 0;
   Scratch a, b, pad;
   dnnl::stream stream{engine()};
 };
@@ -151,9 +148,7 @@ uint32_t bits_of(float f) {
   return u;
 }
 
-Entry& lookup(ThreadState& st, const Key& k, float alpha, float beta) {
-  for (auto& e : st.cache)
-    if (e->key == k) return *e;
+std::unique_ptr<Entry> make_entry(const Key& k, float alpha, float beta) {
   using dt = dnnl::memory::data_type;
   using dims = dnnl::memory::dims;
   const dnnl::memory::desc a_md({k.M, k.K}, dt::bf16, k.a_ba ? dims{1, k.M} : dims{k.K, 1});
@@ -181,10 +176,7 @@ Entry& lookup(ThreadState& st, const Key& k, float alpha, float beta) {
   e->scratchpad = dnnl::memory(pd.scratchpad_desc(), engine(), DNNL_MEMORY_NONE);
   e->scratchpad_bytes = pd.scratchpad_desc().get_size();
   e->impl = pd.impl_info_str();
-  ++st.created;
-  if (st.cache.size() >= kCacheCap) st.cache.erase(st.cache.begin());  // oldest first
-  st.cache.push_back(std::move(e));
-  return *st.cache.back();
+  return e;
 }
 
 }  // namespace
@@ -198,7 +190,7 @@ bool bf16_gemm_available() {
   return ok;
 }
 
-int64_t gemm_bf16_primitives_created() { return state().created; }
+int64_t gemm_bf16_primitives_created() { return state().cache.created(); }
 
 std::string gemm_bf16_last_impl() {
   const ThreadState& st = state();
@@ -216,7 +208,7 @@ void scale_only(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
 // Runs the cached primitive on operands already in bf16 (packed as stored).
 void run(ThreadState& st, const Key& key, float alpha, float beta, const uint16_t* a16, const uint16_t* b16,
          const float* bias, float* C) {
-  Entry& e = lookup(st, key, alpha, beta);
+  Entry& e = st.cache.get(key, [&](const Key& k) { return make_entry(k, alpha, beta); });
   st.last = &e;
   e.src.set_data_handle(const_cast<uint16_t*>(a16));
   e.wei.set_data_handle(const_cast<uint16_t*>(b16));

@@ -130,7 +130,7 @@ void quantize_rows_int8(const float* x, int64_t M, int64_t K, float clip, void* 
 }
 
 // ---------------------------------------------------------------------------------------------
-// oneDNN matmul with cached primitives (the same scheme as core/gemm_bf16.cpp).
+// oneDNN matmul, primitives cached per thread (core::PrimitiveCache, as in core/gemm_bf16.cpp).
 
 namespace {
 
@@ -152,14 +152,12 @@ struct Entry {
   std::string impl;
 };
 
-constexpr size_t kCacheCap = 64;                     // a model has a handful of shapes; eval batches add a few more M
 constexpr int64_t kBlockBytes = int64_t{256} << 10;  // int32 output block dequantized while in L2
 constexpr int64_t kMinBlockRows = 256;               // but never fewer rows (see int8_gemm)
 
 struct ThreadState {
-  std::vector<std::unique_ptr<Entry>> cache;
+  core::PrimitiveCache<Key, Entry> cache;
   Entry* last = nullptr;
-  int64_t created = 0;
   Scratch pad;
   dnnl::stream stream{engine()};
 };
@@ -169,9 +167,7 @@ ThreadState& state() {
   return st;
 }
 
-Entry& lookup(ThreadState& st, const Key& k) {
-  for (auto& e : st.cache)
-    if (e->key == k) return *e;
+std::unique_ptr<Entry> make_entry(const Key& k) {
   using dt = dnnl::memory::data_type;
   using dims = dnnl::memory::dims;
   using tag = dnnl::memory::format_tag;
@@ -192,16 +188,13 @@ Entry& lookup(ThreadState& st, const Key& k) {
   e->scratchpad = dnnl::memory(pd.scratchpad_desc(), engine(), DNNL_MEMORY_NONE);
   e->scratchpad_bytes = pd.scratchpad_desc().get_size();
   e->impl = pd.impl_info_str();
-  ++st.created;
-  if (st.cache.size() >= kCacheCap) st.cache.erase(st.cache.begin());  // oldest first
-  st.cache.push_back(std::move(e));
-  return *st.cache.back();
+  return e;
 }
 
 // acc [M, N] = x_q · w_qᵀ, int32.
 void run(const Key& key, const void* x_q, const int8_t* w_q, int32_t* acc) {
   ThreadState& st = state();
-  Entry& e = lookup(st, key);
+  Entry& e = st.cache.get(key, make_entry);
   st.last = &e;
   static int32_t zero_point = 128;  // read-only for oneDNN
   e.src.set_data_handle(const_cast<void*>(x_q));
@@ -297,7 +290,7 @@ void int8_gemm_s32(Int8Kernel kernel, int64_t M, int64_t N, int64_t K, const voi
   run(Key{kernel, M, N, K, omp_get_max_threads()}, x_q, w_q, acc);
 }
 
-int64_t int8_gemm_primitives_created() { return state().created; }
+int64_t int8_gemm_primitives_created() { return state().cache.created(); }
 
 std::string int8_gemm_last_impl() {
   const ThreadState& st = state();

@@ -191,7 +191,9 @@ TEST(Quantizer, NonFiniteValuesMakeTheirUnitNaN) {
         EXPECT_EQ(poisoned, expect) << "element " << i;
         if (poisoned) {
           EXPECT_TRUE(std::isnan(out[size_t(i)])) << "element " << i;
-          if (symmetric) EXPECT_EQ(q[size_t(i)], 0) << "element " << i;
+          if (symmetric) {
+            EXPECT_EQ(q[size_t(i)], 0) << "element " << i;
+          }
         } else {
           EXPECT_NEAR(out[size_t(i)], x[size_t(i)], 0.02f) << "element " << i;
         }
