@@ -31,7 +31,7 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind = GeluKind::Tanh);
 // ALiBi bias -m_h·(i-j) with the standard geometric head slopes.
 Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi = false);
 
-// ALiBi slope of head h among H heads (shared with eval's packed attention).
+// ALiBi slope of head h among H heads (also used by the reference attention).
 float alibi_slope(int h, int H);
 
 // out[b,t] = wte[ids[b,t]] + wpe[t]; wpe may be null (no positional table) or untracked

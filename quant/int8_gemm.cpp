@@ -82,7 +82,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_rows_avx512(c
 #pragma omp parallel for schedule(static) if (M * K >= kParallelRows)
   for (int64_t m = 0; m < M; ++m) {
     const float* xr = x + m * K;
-    // max_ps drops NaNs, so non-finite lanes (|x| not < inf, NaN included) are flagged apart.
+    // max_ps may drop a NaN (it returns its second operand), so non-finite lanes (|x| not < inf,
+    // NaN included) are flagged apart.
     const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
     __m512 vmax = _mm512_setzero_ps();
     __mmask16 bad = 0;

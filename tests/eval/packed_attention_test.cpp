@@ -1,6 +1,7 @@
 // eval's packed attention runs core's per-head kernel (core/attention_head.h), so a sequence packed
 // with others gets exactly the bits causal_attention gives it alone, under every precision
-// policy; a continuation of a shared context gets the bits of the concatenated sequence's rows.
+// policy; a continuation of a shared context gets the concatenated sequence's rows (to fp32
+// rounding: its keys are a gathered copy).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -57,9 +58,9 @@ TEST(PackedAttention, EachSegmentGetsTheBitsOfItsSequenceAlone) {
       precision::MixedPrecision mp(c.policy);
       const core::OpPrecision prec = mp.op_precision(false);
       // Three roots of different lengths (one longer than a 32-row block, one a single token),
-      // and a continuation of the first.
+      // and a continuation of the first that spans two query blocks.
       const std::vector<int64_t> lens = {45, 1, 17};
-      const int64_t cont = 9;
+      const int64_t cont = 40;
       std::vector<std::vector<float>> seq;
       for (size_t s = 0; s < lens.size(); ++s) seq.push_back(random_qkv(lens[s], 11 + s, prec));
       const std::vector<float> tail = random_qkv(cont, 99, prec);
