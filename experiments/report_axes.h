@@ -35,6 +35,12 @@ std::vector<std::string> headline_recipes(const RunTree& tree);
 // none of them has it.
 std::optional<double> mean_degradation(const std::vector<const Variant*>& variants, const std::string& recipe);
 
+// The same for the degradation of the suite's first likelihood task (held-out bits per byte):
+// one number from thousands of tokens, so at small scale the least noisy view of what a recipe
+// costs, where the task mean moves by one item in a few hundred. Empty when no final evaluation
+// has a likelihood task under `recipe`.
+std::optional<double> likelihood_degradation(const std::vector<const Variant*>& variants, const std::string& recipe);
+
 // "optim.weight_decay" -> "weight_decay": tables and legends stay narrow.
 std::string short_axis(const std::string& axis);
 

@@ -152,29 +152,23 @@ Section recipes_section(const RunTree& tree) {
   return s;
 }
 
-std::vector<Section> axis_sections(const RunTree& tree) {
+using Measure = std::optional<double> (*)(const std::vector<const Variant*>&, const std::string&);
+
+// One section per axis with two or more values: a row per group of variants that agree on every
+// other axis, a cell per axis value holding `measure` under each headline recipe.
+std::vector<Section> axis_tables(const std::vector<AxisComparison>& comparisons,
+                                 const std::vector<std::string>& recipes, Measure measure, int digits,
+                                 const std::string& title_suffix) {
   std::vector<Section> out;
-  const auto comparisons = compare_axes(tree);
-  const auto recipes = headline_recipes(tree);
-  std::string which;
-  for (const auto& r : recipes) which += (which.empty() ? "" : " / ") + r;
-  Section head;
-  head.title = "Mean % degradation per axis value (Figure 2 as a table)";
-  head.text = comparisons.empty()
-                  ? "No grid axis takes two or more values among these variants."
-                  : "Each row holds the other axes fixed, so a row shows the effect of this axis alone. Cells: mean "
-                    "% degradation under " +
-                        which + " at the last evaluated checkpoint (positive = worse).";
-  out.push_back(head);
   auto cell = [&](const std::vector<const Variant*>& vs) {
     std::string c;
-    for (const auto& r : recipes) c += (c.empty() ? "" : " / ") + opt(mean_degradation(vs, r), 2);
+    for (const auto& r : recipes) c += (c.empty() ? "" : " / ") + opt(measure(vs, r), digits);
     return vs.empty() ? std::string() : c;
   };
   for (const auto& c : comparisons) {
     Section s;
     s.level = 3;
-    s.title = c.axis;
+    s.title = c.axis + title_suffix;
     s.table.header = {"other axes"};
     s.table.header.insert(s.table.header.end(), c.values.begin(), c.values.end());
     s.table.numeric.assign(s.table.header.size(), true);
@@ -195,6 +189,40 @@ std::vector<Section> axis_sections(const RunTree& tree) {
     }
     out.push_back(s);
   }
+  return out;
+}
+
+std::vector<Section> axis_sections(const RunTree& tree) {
+  std::vector<Section> out;
+  const auto comparisons = compare_axes(tree);
+  const auto recipes = headline_recipes(tree);
+  std::string which;
+  for (const auto& r : recipes) which += (which.empty() ? "" : " / ") + r;
+  Section head;
+  head.title = "Mean % degradation per axis value (Figure 2 as a table)";
+  head.text = comparisons.empty()
+                  ? "No grid axis takes two or more values among these variants."
+                  : "Each row holds the other axes fixed, so a row shows the effect of this axis alone. Cells: mean "
+                    "% degradation under " +
+                        which + " at the last evaluated checkpoint (positive = worse).";
+  out.push_back(head);
+  for (auto& s : axis_tables(comparisons, recipes, mean_degradation, 2, "")) out.push_back(std::move(s));
+
+  // The same comparison on the held-out likelihood alone, when the suite has one.
+  bool any = false;
+  for (const auto& v : tree.variants)
+    for (const auto& r : recipes) any = any || likelihood_degradation({&v}, r).has_value();
+  if (comparisons.empty() || !any) return out;
+  Section lik;
+  lik.title = "Held-out likelihood: % degradation per axis value";
+  lik.text =
+      "As above, but only the suite's likelihood task (held-out bits per byte): one number from thousands of "
+      "tokens, the least noisy measure at small scale, where one item of a few hundred moves a task's accuracy "
+      "by a few tenths of a percent. Cells: relative change under " +
+      which + " (positive = worse).";
+  out.push_back(lik);
+  for (auto& s : axis_tables(comparisons, recipes, likelihood_degradation, 3, " (held-out)"))
+    out.push_back(std::move(s));
   return out;
 }
 
