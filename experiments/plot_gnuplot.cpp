@@ -99,9 +99,31 @@ void write(const fs::path& dir, const std::string& file, const std::string& text
   train::write_file_atomic(dir / file, text);
 }
 
+// Whether any final evaluation has a likelihood task under these recipes: then figures 2 and 3
+// get a second row of panels with its degradation (at small scale the least noisy measure).
+bool has_likelihood(const RunTree& tree, const std::vector<std::string>& recipes) {
+  for (const auto& v : tree.variants)
+    for (const auto& e : v.evals)
+      for (const auto& r : recipes)
+        if (likelihood_degradation(e, r)) return true;
+  return false;
+}
+
+// The panels of figures 2 and 3: a row for the task mean, and one for the held-out likelihood.
+struct PanelRow {
+  std::string title_suffix, ylabel;
+};
+std::vector<PanelRow> panel_rows(bool heldout) {
+  std::vector<PanelRow> rows = {{"", "% degradation, task mean (positive = worse)"}};
+  if (heldout) rows.push_back({", held-out bits/byte", "% degradation of held-out bits/byte"});
+  return rows;
+}
+
 void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
   const auto recipes = headline_recipes(tree);
   if (recipes.empty()) return;
+  const bool heldout = has_likelihood(tree, recipes);
+  const auto rows = panel_rows(heldout);
   for (const auto& c : compare_axes(tree)) {
     const std::string name = "fig2_" + safe_name(c.axis);
     DataFile d;
@@ -109,12 +131,16 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
     auto series = [&](const std::string& title, const std::map<std::string, std::vector<const Variant*>>& by_value) {
       std::string cols = "x value";
       for (const auto& r : recipes) cols += " " + r;
+      if (heldout)
+        for (const auto& r : recipes) cols += " " + r + "_heldout";
       d.begin(title, cols);
       for (size_t i = 0; i < c.values.size(); ++i) {
         auto it = by_value.find(c.values[i]);
         if (it == by_value.end()) continue;
         std::vector<std::string> row = {std::to_string(i), data_label(c.values[i])};
         for (const auto& r : recipes) row.push_back(num(mean_degradation(it->second, r)));
+        if (heldout)
+          for (const auto& r : recipes) row.push_back(num(likelihood_degradation(it->second, r)));
         d.row(row);
       }
       d.end();
@@ -126,21 +152,23 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
     std::string xtics = "set xtics (";
     for (size_t i = 0; i < c.values.size(); ++i) xtics += (i ? ", " : "") + q(c.values[i]) + " " + std::to_string(i);
     xtics += ")\n";
-    std::string gp = preamble(name, 520 * int(recipes.size()) + 80, 460);
-    gp += "set multiplot layout 1," + std::to_string(recipes.size()) + " title " +
+    std::string gp = preamble(name, 520 * int(recipes.size()) + 80, 460 * int(rows.size()));
+    gp += "set multiplot layout " + std::to_string(rows.size()) + "," + std::to_string(recipes.size()) + " title " +
           q("Mean % degradation after PTQ vs " + c.axis + " (Figure 2)") + "\n" + kHeadroom;
-    gp += xtics + "set xrange [-0.5:" + std::to_string(c.values.size()) +
-          "-0.5]\nset ylabel '% degradation (positive = worse)'\n";
-    for (size_t r = 0; r < recipes.size(); ++r) {
-      gp += key(r) + "set title " + q(recipes[r]) + "\n";
-      gp += plot_series(name + ".dat", titles, "1:" + std::to_string(3 + r), "linespoints lw 2 pt 7");
-    }
+    gp += xtics + "set xrange [-0.5:" + std::to_string(c.values.size()) + "-0.5]\n";
+    for (size_t p = 0; p < rows.size(); ++p)
+      for (size_t r = 0; r < recipes.size(); ++r) {
+        gp += key(r) + "set ylabel " + q(rows[p].ylabel) + "\nset title " + q(recipes[r] + rows[p].title_suffix) + "\n";
+        gp += plot_series(name + ".dat", titles, "1:" + std::to_string(3 + p * recipes.size() + r),
+                          "linespoints lw 2 pt 7");
+      }
     gp += "unset multiplot\n";
     write(dir, name + ".dat", d.text);
     write(dir, name + ".gp", gp);
     out.push_back({name, "Mean % degradation vs " + c.axis + " (Figure 2)",
                    "Each line holds the other axes fixed (its legend); x is the value of " + c.axis +
-                       ". y: mean relative degradation over tasks at the last evaluated checkpoint."});
+                       ". y: mean relative degradation over tasks at the last evaluated checkpoint" +
+                       (heldout ? "; bottom row: relative change of held-out bits per byte alone." : ".")});
   }
 }
 
@@ -164,12 +192,16 @@ void figure3(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
     over_time = over_time || v.evals.size() >= 2;
   }
   if (!over_time || recipes.empty()) return;
+  const bool heldout = has_likelihood(tree, recipes);
+  const auto rows = panel_rows(heldout);
   const std::string name = "fig3_degradation_over_steps";
   DataFile d;
   std::vector<std::string> titles, styles, dtypes;
   for (const Variant* v : vs) {
     std::string cols = "step";
     for (const auto& r : recipes) cols += " " + r;
+    if (heldout)
+      for (const auto& r : recipes) cols += " " + r + "_heldout";
     d.begin(v->name, cols);
     for (const auto& e : v->evals) {
       std::vector<std::string> row = {std::to_string(e.step)};
@@ -177,6 +209,8 @@ void figure3(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
         const PtqRecipe* rec = e.recipe(r);
         row.push_back(num(rec ? rec->mean_degradation_pct : std::nullopt));
       }
+      if (heldout)
+        for (const auto& r : recipes) row.push_back(num(likelihood_degradation(e, r)));
       d.row(row);
     }
     d.end();
@@ -190,14 +224,16 @@ void figure3(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
     const std::string shape = " dt " + std::to_string(1 + same % 5) + " pt " + std::to_string(1 + same % 13);
     styles.push_back(dt == "bf16" ? "lc rgb '#1f77b4'" + shape : dt == "fp16" ? "lc rgb '#d62728'" + shape : "");
   }
-  std::string gp = preamble(name, 520 * int(recipes.size()) + 80, 460);
-  gp += "set multiplot layout 1," + std::to_string(recipes.size()) + " title " +
-        q("Mean % degradation after PTQ over training (Figure 3)") + "\n" + kHeadroom +
-        "set ylabel '% degradation (positive = worse)'\n";
-  for (size_t r = 0; r < recipes.size(); ++r) {
-    gp += key(r) + "set title " + q(recipes[r] + ", by training step") + "\n";
-    gp += plot_series(name + ".dat", titles, "1:" + std::to_string(2 + r), "linespoints lw 2", styles);
-  }
+  std::string gp = preamble(name, 520 * int(recipes.size()) + 80, 460 * int(rows.size()));
+  gp += "set multiplot layout " + std::to_string(rows.size()) + "," + std::to_string(recipes.size()) + " title " +
+        q("Mean % degradation after PTQ over training (Figure 3)") + "\n" + kHeadroom;
+  for (size_t p = 0; p < rows.size(); ++p)
+    for (size_t r = 0; r < recipes.size(); ++r) {
+      gp += key(r) + "set ylabel " + q(rows[p].ylabel) + "\nset title " +
+            q(recipes[r] + rows[p].title_suffix + ", by training step") + "\n";
+      gp += plot_series(name + ".dat", titles, "1:" + std::to_string(2 + p * recipes.size() + r), "linespoints lw 2",
+                        styles);
+    }
   gp += "unset multiplot\n";
   write(dir, name + ".dat", d.text);
   write(dir, name + ".gp", gp);

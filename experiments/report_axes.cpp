@@ -108,22 +108,26 @@ std::optional<double> mean_degradation(const std::vector<const Variant*>& varian
   return sum / n;
 }
 
+std::optional<double> likelihood_degradation(const PtqResult& e, const std::string& recipe) {
+  const PtqRecipe* r = e.recipe(recipe);
+  if (!r) return std::nullopt;
+  for (const PtqTask& t : e.tasks)
+    if (t.kind == "likelihood") {
+      auto it = r->change.find(t.name);
+      return it == r->change.end() ? std::nullopt : it->second.degradation_pct;
+    }
+  return std::nullopt;
+}
+
 std::optional<double> likelihood_degradation(const std::vector<const Variant*>& variants, const std::string& recipe) {
   double sum = 0;
   int n = 0;
-  for (const Variant* v : variants) {
-    const PtqResult* e = v->final_eval();
-    const PtqRecipe* r = e ? e->recipe(recipe) : nullptr;
-    if (!r) continue;
-    for (const PtqTask& t : e->tasks) {
-      if (t.kind != "likelihood") continue;
-      if (auto it = r->change.find(t.name); it != r->change.end() && it->second.degradation_pct) {
-        sum += *it->second.degradation_pct;
+  for (const Variant* v : variants)
+    if (const PtqResult* e = v->final_eval())
+      if (const auto d = likelihood_degradation(*e, recipe)) {
+        sum += *d;
         ++n;
       }
-      break;
-    }
-  }
   if (n == 0) return std::nullopt;
   return sum / n;
 }

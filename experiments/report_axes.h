@@ -40,6 +40,8 @@ std::optional<double> mean_degradation(const std::vector<const Variant*>& varian
 // costs, where the task mean moves by one item in a few hundred. Empty when no final evaluation
 // has a likelihood task under `recipe`.
 std::optional<double> likelihood_degradation(const std::vector<const Variant*>& variants, const std::string& recipe);
+// That degradation in one evaluation (one checkpoint).
+std::optional<double> likelihood_degradation(const PtqResult& eval, const std::string& recipe);
 
 // "optim.weight_decay" -> "weight_decay": tables and legends stay narrow.
 std::string short_axis(const std::string& axis);
