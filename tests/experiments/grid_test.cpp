@@ -161,7 +161,7 @@ TEST(GridTest, InlineBaseIsAConfig) {
 }
 
 TEST(GridTest, ShippedGridsLoad) {
-  for (const char* f : {"quick.yaml", "paper.yaml", "scaling.yaml"}) {
+  for (const char* f : {"quick.yaml", "paper.yaml", "scaling.yaml", "seeds.yaml"}) {
     SCOPED_TRACE(f);
     const Grid g = load_grid(kExperiments + "/" + f);
     EXPECT_GE(g.variants.size(), 3u);
@@ -172,6 +172,11 @@ TEST(GridTest, ShippedGridsLoad) {
        {"control", "wd=0.001,clip=none", "wd=0.01,clip=none", "clip=none", "wd=0.001", "dropout=0.1", "dropout=0.4",
         "dropout=0.8", "dtype=fp16", "wd=0.01", "wd=0.01,dtype=fp16", "pos=sinusoidal", "pos=alibi"})
     EXPECT_NE(std::find(n.begin(), n.end(), want), n.end()) << want;
+  // seeds.yaml: two more seeds of the control, no clipping and fp16; the shared control points
+  // of its two groups are one model each.
+  EXPECT_EQ(names(load_grid(kExperiments + "/seeds.yaml")),
+            (std::vector<std::string>{"seed=1", "seed=1,clip=none", "seed=2", "seed=2,clip=none", "seed=1,dtype=fp16",
+                                      "seed=2,dtype=fp16"}));
 }
 
 TEST(GridTest, KeyAliases) {
