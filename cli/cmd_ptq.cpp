@@ -55,7 +55,8 @@ Action add_ptq(CLI::App& app) {
   app.add_option("--out", o->out, "Output directory (default: <run>/eval/<checkpoint stem>/, see quant/README.md)");
   app.add_flag("--quantize-head", o->quantize_head, "Quantize lm_head too (default: baseline precision)");
   app.add_flag("--int8-kernels", o->int8_kernels,
-               "Run w8a8, w8a8-tensor, w4 and smoothquant recipes with real int8 GEMMs instead of fake quantization");
+               "Run w8a8, w8a8-tensor, w4, llm-int8 and smoothquant recipes with real int8 GEMMs instead of fake "
+               "quantization");
   app.add_option("--calibration-sequences", o->calibration_sequences,
                  "SmoothQuant: held-out windows of seq_len tokens to calibrate on")
       ->capture_default_str()

@@ -5,6 +5,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/gemm.h"
+#include "quant/fake_quant.h"
+
 namespace nurture::quant {
 
 namespace {
@@ -22,7 +25,8 @@ void require(bool ok, const Recipe& r, const std::string& what) {
 Int8Options int8_options(const Recipe& r, bool include_head) {
   Int8Options o;
   require(r.quantize_weights, r, "it does not quantize the weights");
-  require(!r.llm_int8, r, "LLM.int8() mixed-precision decomposition is not implemented");
+  require(!r.llm_int8 || (r.quantize_acts && r.act.gran == Granularity::row), r,
+          "LLM.int8() needs per-token activations");
   require(r.weight.symmetric && (!r.quantize_acts || r.act.symmetric), r, "asymmetric quantization");
   require(r.weight.bits == 8 || r.weight.bits == 4, r, "weights must be 8 or 4 bits");
   require(r.weight.gran != Granularity::group, r, "group-wise weights");
@@ -34,6 +38,7 @@ Int8Options int8_options(const Recipe& r, bool include_head) {
   o.quantize_acts = r.quantize_acts;
   o.act_per_tensor = r.quantize_acts && r.act.gran == Granularity::tensor;
   o.act_clip = r.act.clip;
+  o.outlier_threshold = r.llm_int8 ? r.outlier_threshold : 0.0f;
   o.include_head = include_head;
   return o;
 }
@@ -108,20 +113,46 @@ bool Int8Model::linear(core::Ctx& ctx, int layer, model::LinearSite site, const 
   void* xq = ctx.scratch((M * K + 3) / 4);
   float* sx = ctx.scratch(M);
   const bool shift = opt_.kernel == Int8Kernel::u8s8;
+  // LLM.int8(): the outlier columns are zeroed for the int8 part (zeros set no scale and quantize
+  // to code 0, so they add nothing there) and kept, with the matching columns of the baseline
+  // weight, for an fp32 GEMM added to the int8 GEMM's output.
+  const float* xs = x.data;
+  std::vector<int> outliers;
+  if (opt_.outlier_threshold > 0) {
+    outliers = outlier_columns(x.data, M, K, opt_.outlier_threshold);
+    ++calls_;
+    outlier_cols_ += int64_t(outliers.size());
+  }
+  const int64_t O = static_cast<int64_t>(outliers.size());
+  if (O > 0) {
+    float* xr = ctx.scratch(M * K);
+    std::copy(x.data, x.data + M * K, xr);
+    outlier_x_.resize(size_t(M * O));
+    outlier_w_.resize(size_t(N * O));
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t o = 0; o < O; ++o) {
+        outlier_x_[size_t(m * O + o)] = xr[m * K + outliers[size_t(o)]];
+        xr[m * K + outliers[size_t(o)]] = 0.0f;
+      }
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = 0; o < O; ++o) outlier_w_[size_t(n * O + o)] = w.data[n * K + outliers[size_t(o)]];
+    xs = xr;
+  }
   if (!opt_.act_per_tensor) {
-    quantize_rows_int8(x.data, M, K, opt_.act_clip, xq, sx, shift);
+    quantize_rows_int8(xs, M, K, opt_.act_clip, xq, sx, shift);
   } else {  // the naive per-tensor baseline: the reference quantizer, one scale broadcast to every row
     QuantSpec spec;
     spec.gran = Granularity::tensor;
     spec.clip = opt_.act_clip;
-    const QuantParams p = compute_params(x.data, M, K, spec);
+    const QuantParams p = compute_params(xs, M, K, spec);
     auto* q = static_cast<int8_t*>(xq);
-    quantize(x.data, p, q);
+    quantize(xs, p, q);
     if (shift)
       for (int64_t i = 0; i < M * K; ++i) q[i] = static_cast<int8_t>(q[i] ^ 0x80);
     std::fill(sx, sx + M, p.scale[0]);
   }
   int8_gemm(opt_.kernel, M, N, K, xq, sx, qw->codes(unpacked_), qw->scale().data(), b ? b->data : nullptr, out.data);
+  if (O > 0) core::sgemm(false, true, M, N, O, 1.0f, outlier_x_.data(), O, outlier_w_.data(), O, 1.0f, out.data, N);
   ctx.prec.act(out.data, out.numel());  // stored like every op's output (core::linear does the same)
   return true;
 }

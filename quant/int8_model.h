@@ -14,9 +14,12 @@
 //   weights     symmetric, 8 or 4 bits, per output channel or per tensor
 //   activations symmetric int8 per token or per tensor → oneDNN int8 GEMM (quant/int8_gemm.h);
 //               or none (weight-only, e.g. "w4") → weights dequantized per call, fp32 GEMM
+//   LLM.int8()  the input columns with any |x| ≥ threshold in the batch stay in float and meet
+//               the baseline weight columns in an fp32 GEMM; the rest go through the int8 GEMM
+//               (per-token scales from those columns only), as the fake-quant observer does
 // Not supported: group-wise weights (w4-g128: one int32 sum per group would need a GEMM per
-// group), asymmetric quantization, and LLM.int8()'s mixed decomposition. SmoothQuant works by
-// building the Int8Model from the smoothed (unquantized) model.
+// group) and asymmetric quantization. SmoothQuant works by building the Int8Model from the
+// smoothed (unquantized) model.
 //
 // The GPT's weights must be the baseline (unquantized) ones: the Int8Model quantizes them once at
 // construction and keeps only the codes and scales; later changes to the GPT are not seen.
@@ -40,7 +43,8 @@ struct Int8Options {
   bool quantize_acts = true;  // false: weight-only
   bool act_per_tensor = false;
   float act_clip = 1.0f;
-  bool include_head = false;  // lm_head too (the recipes leave it in the baseline precision)
+  float outlier_threshold = 0;  // > 0: LLM.int8() decomposition at this |x| (activations per token)
+  bool include_head = false;    // lm_head too (the recipes leave it in the baseline precision)
   Int8Kernel kernel = Int8Kernel::s8s8;
 };
 
@@ -62,13 +66,18 @@ class Int8Model : public model::ForwardObserver {
   // in fp32: the memory the int8/int4 storage saves.
   int64_t weight_bytes() const;
   int64_t float_weight_bytes() const;
+  // LLM.int8() telemetry, as FakeQuantObserver's: calls seen, outlier columns summed over calls.
+  int64_t llm_int8_calls() const { return calls_; }
+  int64_t llm_int8_outlier_columns() const { return outlier_cols_; }
 
  private:
   Int8Options opt_;
   int n_layer_ = 0;
-  std::vector<QuantizedWeight> weights_;  // per (layer, site) slot; rows() == 0: not quantized
-  std::vector<int8_t> unpacked_;          // 4-bit codes widened for the current GEMM
-  std::vector<float> dequantized_;        // weight-only: the current linear's q · scale
+  std::vector<QuantizedWeight> weights_;      // per (layer, site) slot; rows() == 0: not quantized
+  std::vector<int8_t> unpacked_;              // 4-bit codes widened for the current GEMM
+  std::vector<float> dequantized_;            // weight-only: the current linear's q · scale
+  std::vector<float> outlier_x_, outlier_w_;  // LLM.int8(): the outlier columns of x and w
+  int64_t calls_ = 0, outlier_cols_ = 0;
 };
 
 }  // namespace nurture::quant

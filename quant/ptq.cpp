@@ -112,6 +112,9 @@ PtqResult run_ptq(model::GPT& gpt, const eval::PreparedSuite& suite, const PtqOp
       if (recipe.llm_int8 && obs) {
         rr.llm_int8_calls = obs->llm_int8_calls();
         rr.llm_int8_outlier_columns = obs->llm_int8_outlier_columns();
+      } else if (recipe.llm_int8 && int8) {
+        rr.llm_int8_calls = int8->llm_int8_calls();
+        rr.llm_int8_outlier_columns = int8->llm_int8_outlier_columns();
       }
       for (size_t i = 0; i < res.tasks.size(); ++i) {
         PtqTask& task = res.tasks[i];

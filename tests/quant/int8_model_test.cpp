@@ -133,6 +133,30 @@ TEST(Int8Model, EveryLayerMatchesFakeQuantWithinFp32Rounding) {
 // scale × one weight) in one product. Such flips are rare, so we require 99.9% of logits to
 // agree within 1e-5·max|logit| and all within 1e-3·max|logit| (measured: no flip on this model;
 // max difference 1.2e-7 at max|logit| 0.46, recorded as the test property *_max_abs_diff).
+namespace {
+// The whole-model comparison below, shared by the recipes: 99.9% of logits within 1e-5·max|logit|,
+// all within 1e-3·max|logit|, and quantization itself moving the logits 100× more than that.
+void expect_logits_match(const std::vector<float>& got, const std::vector<float>& ref, const std::vector<float>& fp32,
+                         const std::string& name) {
+  ASSERT_EQ(got.size(), ref.size());
+  float scale = 0, max_diff = 0, quant_err = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    scale = std::max(scale, std::fabs(ref[i]));
+    max_diff = std::max(max_diff, std::fabs(got[i] - ref[i]));
+    quant_err = std::max(quant_err, std::fabs(fp32[i] - ref[i]));
+  }
+  int64_t close = 0;
+  for (size_t i = 0; i < ref.size(); ++i) close += std::fabs(got[i] - ref[i]) <= 1e-5f * scale;
+  EXPECT_GE(double(close), 0.999 * double(ref.size())) << name;
+  EXPECT_LE(max_diff, 1e-3f * scale) << name;
+  EXPECT_GT(quant_err, 100 * max_diff) << name;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%.3g of max|logit| %.3g, quantization moved logits by up to %.3g", max_diff, scale,
+                quant_err);
+  ::testing::Test::RecordProperty(name + "_max_abs_diff", buf);
+}
+}  // namespace
+
 TEST(Int8Model, LogitsMatchFakeQuantForward) {
   const int64_t B = 2, T = 24;
   const std::vector<int32_t> ids = random_ids(B * T, 97, 2);
@@ -142,26 +166,32 @@ TEST(Int8Model, LogitsMatchFakeQuantForward) {
     model::GPT gpt(odd_config());
     init(gpt);
     quant::Int8Model int8(gpt, quant::int8_options(recipe));
-    const std::vector<float> got = forward(gpt, ids, B, T, &int8);
-    const std::vector<float> fp32 = forward(gpt, ids, B, T, nullptr);
-    ASSERT_EQ(got.size(), ref.size());
-    float scale = 0, max_diff = 0, quant_err = 0;
-    for (size_t i = 0; i < ref.size(); ++i) {
-      scale = std::max(scale, std::fabs(ref[i]));
-      max_diff = std::max(max_diff, std::fabs(got[i] - ref[i]));
-      quant_err = std::max(quant_err, std::fabs(fp32[i] - ref[i]));
-    }
-    int64_t close = 0;
-    for (size_t i = 0; i < ref.size(); ++i) close += std::fabs(got[i] - ref[i]) <= 1e-5f * scale;
-    EXPECT_GE(double(close), 0.999 * double(ref.size())) << name;
-    EXPECT_LE(max_diff, 1e-3f * scale) << name;
-    // The comparison is meaningful: quantization itself moves the logits far more than that.
-    EXPECT_GT(quant_err, 100 * max_diff) << name;
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%.3g of max|logit| %.3g, quantization moved logits by up to %.3g", max_diff, scale,
-                  quant_err);
-    RecordProperty(std::string(name) + "_max_abs_diff", buf);
+    expect_logits_match(forward(gpt, ids, B, T, &int8), ref, forward(gpt, ids, B, T, nullptr), name);
   }
+}
+
+// LLM.int8() on integer kernels: the planted outlier channel (ln_1 gain ×20) puts qkv input columns
+// above 6, which stay in float against the baseline weight columns; the rest is the w8a8 int8
+// GEMM. Same decomposition as the fake-quant observer (which keeps the baseline weights in the
+// model and its own fake-quantized copy), so the logits agree to fp32 rounding, and both see the
+// same outlier columns.
+TEST(Int8Model, LlmInt8DecompositionMatchesFakeQuant) {
+  const int64_t B = 2, T = 24;
+  const std::vector<int32_t> ids = random_ids(B * T, 97, 3);
+  const quant::Recipe& recipe = quant::find_recipe("llm-int8");
+  model::GPT ref_gpt(odd_config());
+  init(ref_gpt);
+  quant::FakeQuantObserver obs(recipe, ref_gpt, false);
+  const std::vector<float> ref = forward(ref_gpt, ids, B, T, &obs);
+
+  model::GPT gpt(odd_config());
+  init(gpt);
+  quant::Int8Model int8(gpt, quant::int8_options(recipe));
+  const std::vector<float> got = forward(gpt, ids, B, T, &int8);
+  EXPECT_EQ(int8.llm_int8_calls(), obs.llm_int8_calls());
+  EXPECT_GT(int8.llm_int8_outlier_columns(), 0);
+  EXPECT_EQ(int8.llm_int8_outlier_columns(), obs.llm_int8_outlier_columns());
+  expect_logits_match(got, ref, forward(gpt, ids, B, T, nullptr), "llm-int8");
 }
 
 // Weight-only int4: the packed weights dequantize to exactly the fake-quant weights and go
@@ -238,7 +268,7 @@ TEST(Int8Model, PackedEvalForwardUsesTheIntegerPath) {
 }
 
 TEST(Int8Model, UnsupportedRecipesSayWhy) {
-  for (const char* name : {"pre", "w4-g128", "llm-int8"}) {
+  for (const char* name : {"pre", "w4-g128"}) {
     try {
       quant::int8_options(quant::find_recipe(name));
       ADD_FAILURE() << name << " accepted";
@@ -247,4 +277,5 @@ TEST(Int8Model, UnsupportedRecipesSayWhy) {
     }
   }
   EXPECT_NO_THROW(quant::int8_options(quant::find_recipe("smoothquant")));
+  EXPECT_NO_THROW(quant::int8_options(quant::find_recipe("llm-int8")));
 }

@@ -206,18 +206,21 @@ TEST(Ptq, Int8KernelsAgreeWithFakeQuantization) {
   // (and the rare activation code that flips at a rounding midpoint), far below what quantization
   // itself changes. Unsupported recipes fall back to fake quantization and say so.
   PtqRun& r = run();
-  quant::PtqOptions fake = options("w8a8,w4,w4-g128", precision::Format::fp32);
+  quant::PtqOptions fake = options("w8a8,w4,w4-g128,llm-int8", precision::Format::fp32);
   quant::PtqOptions real = fake;
   real.int8_kernels = true;
   const quant::PtqResult a = quant::run_ptq(*r.lm.gpt, r.suite, fake);
   const quant::PtqResult b = quant::run_ptq(*r.lm.gpt, r.suite, real);
   const size_t h = task_index(a, "heldout");
-  ASSERT_EQ(b.recipes.size(), 4u);
+  ASSERT_EQ(b.recipes.size(), 5u);
   EXPECT_EQ(b.recipes[1].kernels, "int8");
   EXPECT_EQ(b.recipes[2].kernels, "int8");
   EXPECT_EQ(b.recipes[3].kernels, "fake");  // group-wise: no integer kernel
+  EXPECT_EQ(b.recipes[4].kernels, "int8");
   EXPECT_EQ(a.recipes[1].kernels, "fake");
-  for (size_t k = 1; k < 4; ++k) {
+  EXPECT_EQ(b.recipes[4].llm_int8_calls, a.recipes[4].llm_int8_calls);
+  EXPECT_EQ(b.recipes[4].llm_int8_outlier_columns, a.recipes[4].llm_int8_outlier_columns);
+  for (size_t k = 1; k < 5; ++k) {
     const double quant_effect = std::abs(a.recipes[k].scores[h] - a.recipes[0].scores[h]);
     EXPECT_NEAR(b.recipes[k].scores[h], a.recipes[k].scores[h], 1e-5 + 0.05 * quant_effect) << a.recipes[k].name;
   }
