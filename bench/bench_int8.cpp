@@ -6,7 +6,9 @@
 //                                  (per-token quantization + oneDNN int8 GEMM with fused
 //                                  dequantization and bias), both kernels (s8s8, u8s8)
 //   {"bench":"int8_prefill", ...}  per forward: tokens/s of the fp32 forward vs the same forward
-//                                  with an Int8Model observer (w8a8, w8a8 incl. lm_head, w4a8)
+//                                  with an Int8Model observer (w8a8, w8a8 incl. lm_head, w4a8,
+//                                  llm-int8: random weights have no |x| >= 6 column, so this is
+//                                  w8a8 plus the outlier scan of every linear input)
 //   {"bench":"int8_memory", ...}   bytes of the block linear weights: fp32, int8, packed int4
 //
 // The machine is shared, so every round runs each variant once, back to back, and the ratios
@@ -208,9 +210,11 @@ void bench_prefill(const Model& m, int threads, int rounds, quant::Int8Kernel ke
   quant::Int8Options head = w8a8, w4a8 = w8a8;
   head.include_head = true;
   w4a8.weight_bits = 4;
-  quant::Int8Model int8(gpt, w8a8), int8_head(gpt, head), int4(gpt, w4a8);
+  quant::Int8Options llm = quant::int8_options(quant::find_recipe("llm-int8"));
+  llm.kernel = kernel;
+  quant::Int8Model int8(gpt, w8a8), int8_head(gpt, head), int4(gpt, w4a8), llm_int8(gpt, llm);
   const std::pair<const char*, model::ForwardObserver*> variants[] = {
-      {"fp32", nullptr}, {"w8a8", &int8}, {"w8a8_head", &int8_head}, {"w4a8", &int4}};
+      {"fp32", nullptr}, {"w8a8", &int8}, {"w8a8_head", &int8_head}, {"w4a8", &int4}, {"llm_int8", &llm_int8}};
 
   core::Arena acts, grads;
   // dense: GPT::forward on [B, T], logits of every position (what a training-style forward does).
