@@ -269,15 +269,28 @@ void int8_gemm(Int8Kernel kernel, int64_t M, int64_t N, int64_t K, const void* x
   // Each call also repacks the weights (oneDNN's copy_B), so a block has at least kMinBlockRows
   // rows to keep that copy small next to the products.
   const int64_t rows = std::max<int64_t>(kMinBlockRows, kBlockBytes / 4 / N);
-  for (int64_t m0 = 0; m0 < M; m0 += rows) {
-    const int64_t mc = std::min(rows, M - m0);
+  const int64_t blocks = (M + rows - 1) / rows;
+  auto block = [&](int64_t b, int threads) {
+    const int64_t m0 = b * rows, mc = std::min(rows, M - m0);
     const void* xq = static_cast<const int8_t*>(x_q) + m0 * K;
     float* yc = y + m0 * N;
-    run(Key{kernel, mc, N, K, omp_get_max_threads()}, xq, w_q, reinterpret_cast<int32_t*>(yc));
+    run(Key{kernel, mc, N, K, threads}, xq, w_q, reinterpret_cast<int32_t*>(yc));
     if (have_avx512bw())
       dequantize_avx512(yc, mc, N, x_scale + m0, w_scale, bias);
     else
       dequantize_scalar(yc, mc, N, x_scale + m0, w_scale, bias);
+  };
+  const int nthr = omp_get_max_threads();
+  if (nthr > 1 && blocks > 1 && !omp_in_parallel()) {
+    // Blocks side by side, one thread each: oneDNN runs a primitive single-threaded inside a
+    // parallel region (its primitives here are created there, for one thread), and the
+    // dequantization's own parallel loop becomes serial. One parallel region per GEMM instead of
+    // two per block: with 2 threads the per-block regions cost more than they saved (bench_int8:
+    // the int8 GEMMs were slower on 2 threads than on 1).
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; ++b) block(b, 1);
+  } else {
+    for (int64_t b = 0; b < blocks; ++b) block(b, omp_in_parallel() ? 1 : nthr);
   }
 }
 
