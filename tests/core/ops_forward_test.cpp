@@ -121,6 +121,8 @@ TEST(Arena, SecondPassAllocatesFromOneBlock) {
     float* p1 = a.alloc(3 << 20);
     float* p2 = a.alloc(5 << 20);
     EXPECT_NE(p1, p2);
-    if (pass > 0) EXPECT_EQ(a.capacity_floats(), a.high_water_floats());
+    if (pass > 0) {
+      EXPECT_EQ(a.capacity_floats(), a.high_water_floats());
+    }
   }
 }

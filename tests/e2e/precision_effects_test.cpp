@@ -104,8 +104,12 @@ TEST(PrecisionEffects, InjectedOverflowSkipsExactlyThatStepAndHalvesTheScale) {
     train::StepResult r = t.step();
     EXPECT_EQ(r.skipped, s == 4) << "step " << s;
     EXPECT_EQ(r.loss_scale, s <= 4 ? 1024.0f : 512.0f) << "scale used at step " << s;
-    if (s == 4) EXPECT_TRUE(test::bit_equal(before_4, test::master_weights(t))) << "a skipped step changes nothing";
-    if (s == 5) EXPECT_FALSE(test::bit_equal(before_4, test::master_weights(t))) << "training resumes";
+    if (s == 4) {
+      EXPECT_TRUE(test::bit_equal(before_4, test::master_weights(t))) << "a skipped step changes nothing";
+    }
+    if (s == 5) {
+      EXPECT_FALSE(test::bit_equal(before_4, test::master_weights(t))) << "training resumes";
+    }
   }
   EXPECT_EQ(t.scaler().skipped_steps(), 1);
   EXPECT_EQ(t.scaler().scale(), 512.0f);

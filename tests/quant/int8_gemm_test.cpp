@@ -206,7 +206,9 @@ TEST(Int8Gemm, NonFiniteRowsBecomeNaNRows) {
     for (int64_t m = 0; m < M; ++m) {
       const bool bad = m == 1 || m == 3;
       EXPECT_EQ(std::isnan(sx[size_t(m)]), bad) << "row " << m;
-      if (!bad) EXPECT_EQ(sx[size_t(m)], ref.scale[size_t(m)]) << "row " << m;
+      if (!bad) {
+        EXPECT_EQ(sx[size_t(m)], ref.scale[size_t(m)]) << "row " << m;
+      }
       for (int64_t n = 0; n < N; ++n) EXPECT_EQ(std::isnan(y[size_t(m * N + n)]), bad) << "row " << m << " col " << n;
     }
   }
