@@ -29,6 +29,8 @@ std::string axis_value(const Variant& v, const std::string& axis, const Variant*
 
 }  // namespace
 
+bool is_replicate_axis(const std::string& axis) { return axis == "train.seed"; }
+
 std::string short_axis(const std::string& axis) {
   const auto dot = axis.rfind('.');
   return dot == std::string::npos ? axis : axis.substr(dot + 1);
@@ -40,6 +42,7 @@ std::vector<AxisComparison> compare_axes(const RunTree& tree) {
     if (v.control) control = &v;
   std::vector<AxisComparison> out;
   for (const auto& axis : tree.axes) {
+    if (is_replicate_axis(axis)) continue;
     AxisComparison c;
     c.axis = axis;
     std::vector<std::string> order;
@@ -51,7 +54,7 @@ std::vector<AxisComparison> compare_axes(const RunTree& tree) {
       if (std::find(order.begin(), order.end(), value) == order.end()) order.push_back(value);
       std::string label;
       for (const auto& other : tree.axes) {
-        if (other == axis) continue;
+        if (other == axis || is_replicate_axis(other)) continue;
         const std::string ov = axis_value(v, other, control);
         if (ov.empty()) continue;
         label += (label.empty() ? "" : ", ") + short_axis(other) + "=" + ov;

@@ -25,7 +25,10 @@ struct AxisComparison {
   std::map<std::string, std::vector<const Variant*>> all;
 };
 
+// The seed (`train.seed`) is not an axis to compare but a replicate: variants that differ only in
+// their seed land in the same group and value, so every cell is a mean over seeds.
 std::vector<AxisComparison> compare_axes(const RunTree& tree);
+bool is_replicate_axis(const std::string& axis);
 
 // The recipes the paper's tables show (w8a8, w4) when present in any final evaluation, else
 // every non-"pre" recipe seen.

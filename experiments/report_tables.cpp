@@ -1,6 +1,7 @@
 #include "experiments/report_tables.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "experiments/report_axes.h"
@@ -160,9 +161,22 @@ std::vector<Section> axis_tables(const std::vector<AxisComparison>& comparisons,
                                  const std::vector<std::string>& recipes, Measure measure, int digits,
                                  const std::string& title_suffix) {
   std::vector<Section> out;
-  auto cell = [&](const std::vector<const Variant*>& vs) {
+  // A cell holding several seeds of one point (see compare_axes) gives their mean ± standard
+  // deviation, so a difference between cells can be read against the run-to-run spread.
+  auto value = [&](const std::vector<const Variant*>& vs, const std::string& r, bool spread) {
+    if (!spread) return opt(measure(vs, r), digits);
+    std::vector<double> xs;
+    for (const Variant* v : vs)
+      if (const auto x = measure({v}, r)) xs.push_back(*x);
+    if (xs.size() < 2) return opt(measure(vs, r), digits);
+    double mean = 0, var = 0;
+    for (double x : xs) mean += x / double(xs.size());
+    for (double x : xs) var += (x - mean) * (x - mean) / double(xs.size() - 1);
+    return fmt(mean, digits) + " ± " + fmt(std::sqrt(var), digits);
+  };
+  auto cell = [&](const std::vector<const Variant*>& vs, bool spread) {
     std::string c;
-    for (const auto& r : recipes) c += (c.empty() ? "" : " / ") + opt(measure(vs, r), digits);
+    for (const auto& r : recipes) c += (c.empty() ? "" : " / ") + value(vs, r, spread);
     return vs.empty() ? std::string() : c;
   };
   for (const auto& c : comparisons) {
@@ -177,14 +191,14 @@ std::vector<Section> axis_tables(const std::vector<AxisComparison>& comparisons,
       std::vector<std::string> row = {g.label};
       for (const auto& val : c.values) {
         auto it = g.by_value.find(val);
-        row.push_back(it == g.by_value.end() ? "" : cell(it->second));
+        row.push_back(it == g.by_value.end() ? "" : cell(it->second, true));
       }
       s.table.rows.push_back(row);
     }
     if (c.groups.size() != 1) {
       std::vector<std::string> row = {c.groups.empty() ? "every variant (mean; other axes differ too)"
                                                        : "every variant (mean)"};
-      for (const auto& val : c.values) row.push_back(cell(c.all.at(val)));
+      for (const auto& val : c.values) row.push_back(cell(c.all.at(val), false));
       s.table.rows.push_back(row);
     }
     out.push_back(s);
@@ -204,7 +218,9 @@ std::vector<Section> axis_sections(const RunTree& tree) {
                   ? "No grid axis takes two or more values among these variants."
                   : "Each row holds the other axes fixed, so a row shows the effect of this axis alone. Cells: mean "
                     "% degradation under " +
-                        which + " at the last evaluated checkpoint (positive = worse).";
+                        which +
+                        " at the last evaluated checkpoint (positive = worse); where a point was trained with several "
+                        "seeds (`train.seed`), their mean ± standard deviation.";
   out.push_back(head);
   for (auto& s : axis_tables(comparisons, recipes, mean_degradation, 2, "")) out.push_back(std::move(s));
 

@@ -12,6 +12,7 @@
 #include "experiments/report_axes.h"
 #include "experiments/report_data.h"
 #include "experiments/report_table.h"
+#include "experiments/report_tables.h"
 
 namespace nurture::experiments {
 namespace {
@@ -305,6 +306,40 @@ TEST_F(ReportTest, AxesCompareVariantsThatDifferOnlyInThatAxis) {
   EXPECT_EQ(cmp[0].groups[0].label, "dtype=bf16");
   EXPECT_EQ(headline_recipes(t), (std::vector<std::string>{"w8a8", "w4"}));
   EXPECT_NEAR(*mean_degradation(cmp[0].all.at("0.1"), "w8a8"), (1.5 + 5.0) / 2, 1e-9);
+}
+
+// Seeds are replicates, not an axis: two seeds of each clipping value give one comparison
+// (clipping), whose cells are the mean ± standard deviation over the seeds.
+TEST(ReportAxesTest, SeedsAreReplicatesOfOnePoint) {
+  RunTree t;
+  t.axes = {"train.seed", "optim.grad_clip"};
+  auto variant = [](const std::string& seed, const std::string& clip, double w8a8, double w4) {
+    Variant v;
+    v.name = "seed=" + seed + ",clip=" + clip;
+    v.axis_values = {{"train.seed", seed}, {"optim.grad_clip", clip}};
+    PtqResult e;
+    e.step = 100;
+    for (auto [name, d] : {std::pair<const char*, double>{"w8a8", w8a8}, {"w4", w4}}) {
+      PtqRecipe r;
+      r.name = name;
+      r.mean_degradation_pct = d;
+      e.recipes.push_back(r);
+    }
+    v.evals.push_back(e);
+    return v;
+  };
+  t.variants = {variant("1", "1", 1.0, 10.0), variant("2", "1", 3.0, 14.0), variant("1", "null", 5.0, 20.0),
+                variant("2", "null", 5.0, 30.0)};
+  const auto cmp = compare_axes(t);
+  ASSERT_EQ(cmp.size(), 1u);  // no comparison along the seed
+  EXPECT_EQ(cmp[0].axis, "optim.grad_clip");
+  ASSERT_EQ(cmp[0].groups.size(), 1u);
+  EXPECT_EQ(cmp[0].groups[0].label, "all");  // the seed is not part of the label
+  EXPECT_EQ(cmp[0].groups[0].by_value.at("1").size(), 2u);
+  EXPECT_NEAR(*mean_degradation(cmp[0].groups[0].by_value.at("null"), "w4"), 25.0, 1e-9);
+  // Table cells: mean ± sample standard deviation over the two seeds.
+  const std::string md = summary_markdown(t, "test");
+  EXPECT_NE(md.find("| all | 2.00 ± 1.41 / 12.00 ± 2.83 | 5.00 ± 0.00 / 25.00 ± 7.07 |"), std::string::npos) << md;
 }
 
 }  // namespace
