@@ -124,31 +124,47 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
   if (recipes.empty()) return;
   const bool heldout = has_likelihood(tree, recipes);
   const auto rows = panel_rows(heldout);
+  std::vector<Measure> measures = {mean_degradation};
+  if (heldout) measures.push_back(likelihood_degradation);
   for (const auto& c : compare_axes(tree)) {
     const std::string name = "fig2_" + safe_name(c.axis);
+    // Points trained with several seeds get error bars (± one standard deviation over seeds).
+    bool replicates = false;
+    for (const auto& g : c.groups)
+      for (const auto& [value, members] : g.by_value) replicates = replicates || members.size() >= 2;
     DataFile d;
     std::vector<std::string> titles;
-    auto series = [&](const std::string& title, const std::map<std::string, std::vector<const Variant*>>& by_value) {
+    // Columns: x, value, then per panel (measure × recipe) its mean, then (with replicates) the
+    // standard deviations in the same order; the "every variant" line has none (0).
+    auto series = [&](const std::string& title, const std::map<std::string, std::vector<const Variant*>>& by_value,
+                      bool with_spread) {
       std::string cols = "x value";
-      for (const auto& r : recipes) cols += " " + r;
-      if (heldout)
-        for (const auto& r : recipes) cols += " " + r + "_heldout";
+      for (size_t m = 0; m < measures.size(); ++m)
+        for (const auto& r : recipes) cols += " " + r + (m ? "_heldout" : "");
+      if (replicates)
+        for (size_t m = 0; m < measures.size(); ++m)
+          for (const auto& r : recipes) cols += " " + r + (m ? "_heldout" : "") + "_sd";
       d.begin(title, cols);
       for (size_t i = 0; i < c.values.size(); ++i) {
         auto it = by_value.find(c.values[i]);
         if (it == by_value.end()) continue;
         std::vector<std::string> row = {std::to_string(i), data_label(c.values[i])};
-        for (const auto& r : recipes) row.push_back(num(mean_degradation(it->second, r)));
-        if (heldout)
-          for (const auto& r : recipes) row.push_back(num(likelihood_degradation(it->second, r)));
+        for (Measure m : measures)
+          for (const auto& r : recipes) row.push_back(num(m(it->second, r)));
+        if (replicates)
+          for (Measure m : measures)
+            for (const auto& r : recipes) {
+              const auto sd = with_spread ? spread(it->second, r, m) : std::nullopt;
+              row.push_back(num(sd ? sd : 0.0));
+            }
         d.row(row);
       }
       d.end();
       titles.push_back(title);
     };
-    for (const auto& g : c.groups) series(g.label, g.by_value);
+    for (const auto& g : c.groups) series(g.label, g.by_value, true);
     if (c.groups.size() != 1)
-      series(c.groups.empty() ? "every variant (mean; other axes differ too)" : "every variant (mean)", c.all);
+      series(c.groups.empty() ? "every variant (mean; other axes differ too)" : "every variant (mean)", c.all, false);
     std::string xtics = "set xtics (";
     for (size_t i = 0; i < c.values.size(); ++i) xtics += (i ? ", " : "") + q(c.values[i]) + " " + std::to_string(i);
     xtics += ")\n";
@@ -159,16 +175,21 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
     for (size_t p = 0; p < rows.size(); ++p)
       for (size_t r = 0; r < recipes.size(); ++r) {
         gp += key(r) + "set ylabel " + q(rows[p].ylabel) + "\nset title " + q(recipes[r] + rows[p].title_suffix) + "\n";
-        gp += plot_series(name + ".dat", titles, "1:" + std::to_string(3 + p * recipes.size() + r),
-                          "linespoints lw 2 pt 7");
+        const size_t col = 3 + p * recipes.size() + r, panels = rows.size() * recipes.size();
+        gp += replicates
+                  ? plot_series(name + ".dat", titles, "1:" + std::to_string(col) + ":" + std::to_string(col + panels),
+                                "yerrorlines lw 2 pt 7")
+                  : plot_series(name + ".dat", titles, "1:" + std::to_string(col), "linespoints lw 2 pt 7");
       }
     gp += "unset multiplot\n";
     write(dir, name + ".dat", d.text);
     write(dir, name + ".gp", gp);
-    out.push_back({name, "Mean % degradation vs " + c.axis + " (Figure 2)",
-                   "Each line holds the other axes fixed (its legend); x is the value of " + c.axis +
-                       ". y: mean relative degradation over tasks at the last evaluated checkpoint" +
-                       (heldout ? "; bottom row: relative change of held-out bits per byte alone." : ".")});
+    out.push_back(
+        {name, "Mean % degradation vs " + c.axis + " (Figure 2)",
+         "Each line holds the other axes fixed (its legend); x is the value of " + c.axis +
+             ". y: mean relative degradation over tasks at the last evaluated checkpoint" +
+             (heldout ? "; bottom row: relative change of held-out bits per byte alone" : "") +
+             (replicates ? "; points trained with several seeds: their mean ± one standard deviation." : ".")});
   }
 }
 

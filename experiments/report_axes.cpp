@@ -1,6 +1,7 @@
 #include "experiments/report_axes.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 
@@ -133,6 +134,17 @@ std::optional<double> likelihood_degradation(const std::vector<const Variant*>& 
       }
   if (n == 0) return std::nullopt;
   return sum / n;
+}
+
+std::optional<double> spread(const std::vector<const Variant*>& variants, const std::string& recipe, Measure measure) {
+  std::vector<double> xs;
+  for (const Variant* v : variants)
+    if (const auto x = measure({v}, recipe)) xs.push_back(*x);
+  if (xs.size() < 2) return std::nullopt;
+  double mean = 0, var = 0;
+  for (double x : xs) mean += x / double(xs.size());
+  for (double x : xs) var += (x - mean) * (x - mean) / double(xs.size() - 1);
+  return std::sqrt(var);
 }
 
 }  // namespace nurture::experiments

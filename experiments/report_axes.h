@@ -46,6 +46,12 @@ std::optional<double> likelihood_degradation(const std::vector<const Variant*>& 
 // That degradation in one evaluation (one checkpoint).
 std::optional<double> likelihood_degradation(const PtqResult& eval, const std::string& recipe);
 
+// A per-group measure (mean_degradation, likelihood_degradation), and the sample standard
+// deviation of one over the group's variants taken one by one (seeds of one point, see
+// compare_axes); empty when fewer than two variants have it.
+using Measure = std::optional<double> (*)(const std::vector<const Variant*>&, const std::string&);
+std::optional<double> spread(const std::vector<const Variant*>& variants, const std::string& recipe, Measure measure);
+
 // "optim.weight_decay" -> "weight_decay": tables and legends stay narrow.
 std::string short_axis(const std::string& axis);
 

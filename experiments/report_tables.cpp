@@ -153,8 +153,6 @@ Section recipes_section(const RunTree& tree) {
   return s;
 }
 
-using Measure = std::optional<double> (*)(const std::vector<const Variant*>&, const std::string&);
-
 // One section per axis with two or more values: a row per group of variants that agree on every
 // other axis, a cell per axis value holding `measure` under each headline recipe.
 std::vector<Section> axis_tables(const std::vector<AxisComparison>& comparisons,
@@ -163,16 +161,9 @@ std::vector<Section> axis_tables(const std::vector<AxisComparison>& comparisons,
   std::vector<Section> out;
   // A cell holding several seeds of one point (see compare_axes) gives their mean ± standard
   // deviation, so a difference between cells can be read against the run-to-run spread.
-  auto value = [&](const std::vector<const Variant*>& vs, const std::string& r, bool spread) {
-    if (!spread) return opt(measure(vs, r), digits);
-    std::vector<double> xs;
-    for (const Variant* v : vs)
-      if (const auto x = measure({v}, r)) xs.push_back(*x);
-    if (xs.size() < 2) return opt(measure(vs, r), digits);
-    double mean = 0, var = 0;
-    for (double x : xs) mean += x / double(xs.size());
-    for (double x : xs) var += (x - mean) * (x - mean) / double(xs.size() - 1);
-    return fmt(mean, digits) + " ± " + fmt(std::sqrt(var), digits);
+  auto value = [&](const std::vector<const Variant*>& vs, const std::string& r, bool with_spread) {
+    const auto sd = with_spread ? spread(vs, r, measure) : std::nullopt;
+    return opt(measure(vs, r), digits) + (sd ? " ± " + fmt(*sd, digits) : "");
   };
   auto cell = [&](const std::vector<const Variant*>& vs, bool spread) {
     std::string c;

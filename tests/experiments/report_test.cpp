@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "experiments/plot_gnuplot.h"
 #include "experiments/report.h"
 #include "experiments/report_axes.h"
 #include "experiments/report_data.h"
@@ -340,6 +341,15 @@ TEST(ReportAxesTest, SeedsAreReplicatesOfOnePoint) {
   // Table cells: mean ± sample standard deviation over the two seeds.
   const std::string md = summary_markdown(t, "test");
   EXPECT_NE(md.find("| all | 2.00 ± 1.41 / 12.00 ± 2.83 | 5.00 ± 0.00 / 25.00 ± 7.07 |"), std::string::npos) << md;
+  // Figure 2 plots the same means with ± one standard deviation as error bars.
+  const fs::path dir = fs::temp_directory_path() / ("nurture_seeds_plot_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  write_plot_scripts(t, dir);
+  const std::string dat = slurp(dir / "fig2_optim_grad_clip.dat"), gp = slurp(dir / "fig2_optim_grad_clip.gp");
+  EXPECT_NE(dat.find("# x value w8a8 w4 w8a8_sd w4_sd"), std::string::npos) << dat;
+  EXPECT_NE(dat.find("0 \"1\" 2 12 1.414213562373095"), std::string::npos) << dat;
+  EXPECT_NE(gp.find("using 1:3:5 with yerrorlines"), std::string::npos) << gp;
+  fs::remove_all(dir);
 }
 
 }  // namespace
