@@ -165,9 +165,9 @@ std::vector<Section> axis_tables(const std::vector<AxisComparison>& comparisons,
     const auto sd = with_spread ? spread(vs, r, measure) : std::nullopt;
     return opt(measure(vs, r), digits) + (sd ? " ± " + fmt(*sd, digits) : "");
   };
-  auto cell = [&](const std::vector<const Variant*>& vs, bool spread) {
+  auto cell = [&](const std::vector<const Variant*>& vs, bool with_spread) {
     std::string c;
-    for (const auto& r : recipes) c += (c.empty() ? "" : " / ") + value(vs, r, spread);
+    for (const auto& r : recipes) c += (c.empty() ? "" : " / ") + value(vs, r, with_spread);
     return vs.empty() ? std::string() : c;
   };
   for (const auto& c : comparisons) {
