@@ -4,7 +4,9 @@
 //
 // The products run in oneDNN's int8 matmul (AVX512_VNNI brgemm kernels, VPDPBUSD: u8 × s8 → s32),
 // written as int32 into the output buffer itself; one vectorized pass then dequantizes in place,
-// a block of rows at a time (a block stays in L2 between the two).
+// a block of rows at a time (a block stays in L2 between the two). With several OpenMP threads the
+// blocks run side by side, one thread each (oneDNN single-threaded inside that parallel region):
+// one parallel region per GEMM instead of two thread wake-ups per block.
 // (oneDNN 2.6 can fuse the scales as binary post-ops, but its brgemm kernels run those 4-5×
 // slower than the GEMM itself at N ≥ 768 — measured with bench_int8 — and a {M, 1} per-row
 // operand even drops it to the reference kernel; runtime output scales select gemm:jit.)
@@ -43,8 +45,8 @@ void quantize_rows_int8(const float* x, int64_t M, int64_t K, float clip, void* 
 // y [M, N] (row stride N) = dequantized (x_q [M, K] · w_qᵀ) + bias; w_q is [N, K] int8 (torch
 // layout), x_q is int8 (s8s8) or uint8 codes + 128 (u8s8); bias may be null. Primitives are
 // cached per (kernel, rows of a block, N, K, thread count) in a small thread-local cache, so after
-// warm-up a call creates nothing. Call from outside OpenMP parallel regions (oneDNN threads
-// internally).
+// warm-up a call creates nothing. Called from inside an OpenMP parallel region, it runs on the
+// calling thread alone.
 void int8_gemm(Int8Kernel kernel, int64_t M, int64_t N, int64_t K, const void* x_q, const float* x_scale,
                const int8_t* w_q, const float* w_scale, const float* bias, float* y);
 
