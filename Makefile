@@ -5,7 +5,7 @@ SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_ENV  := DEBIAN_FRONTEND=noninteractive
 # Build and test dependencies (Debian 12 packages).
 DEPS     := cmake g++ make pkg-config libeigen3-dev libyaml-cpp-dev libsentencepiece-dev \
-            libhdf5-dev libgtest-dev libgmock-dev libbenchmark-dev libdnnl-dev libcli11-dev \
+            libhdf5-dev libgtest-dev libgmock-dev libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev libcli11-dev \
             nlohmann-json3-dev gnuplot-nox clang libclang-rt-14-dev openmpi-bin libopenmpi-dev
 # Only for `make bench`: the PyTorch peer (with an optimised BLAS: without libopenblas0,
 # --no-install-recommends leaves torch on the reference BLAS, 20-40x slower).
