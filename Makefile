@@ -3,10 +3,13 @@ BUILD    ?= build
 JOBS     ?= $(shell nproc)
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_ENV  := DEBIAN_FRONTEND=noninteractive
-# Build and test dependencies (Debian 12 packages).
+# What the `nurture` binary needs to build and run (Debian 12 packages). oneDNN's CMake config
+# needs OpenCL's headers, which libdnnl-dev only recommends (and we install without recommends).
 DEPS     := cmake g++ make pkg-config libeigen3-dev libyaml-cpp-dev libsentencepiece-dev \
-            libhdf5-dev libgtest-dev libgmock-dev libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev libcli11-dev \
-            nlohmann-json3-dev gnuplot-nox clang libclang-rt-14-dev openmpi-bin libopenmpi-dev
+            libhdf5-dev libdnnl-dev ocl-icd-opencl-dev libcli11-dev nlohmann-json3-dev \
+            gnuplot-nox openmpi-bin libopenmpi-dev
+# Added for the tests, the benchmarks and the fuzzers (clang builds libFuzzer targets).
+TEST_DEPS := $(DEPS) libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
 # Only for `make bench`: the PyTorch peer (with an optimised BLAS: without libopenblas0,
 # --no-install-recommends leaves torch on the reference BLAS, 20-40x slower).
 BENCH_DEPS := python3-torch libopenblas0
@@ -14,22 +17,28 @@ BENCH_DEPS := python3-torch libopenblas0
 # How long `make fuzz` runs each libFuzzer target (`make test` runs them too).
 FUZZ_SECONDS ?= 30
 
-.PHONY: deps deps-bench build demo test test-unit bench test-sanitize fuzz clean
+.PHONY: deps deps-test deps-bench build build-cli demo test test-unit bench test-sanitize fuzz clean
 
 # Idempotent: apt-get runs only when a package is missing.
+install = @dpkg -s $(1) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  $(SUDO) $(APT_ENV) apt-get install -y -q --no-install-recommends $(1); }
 deps:
-	@dpkg -s $(DEPS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
-	  $(SUDO) $(APT_ENV) apt-get install -y -q --no-install-recommends $(DEPS); }
+	$(call install,$(DEPS))
+deps-test:
+	$(call install,$(TEST_DEPS))
+deps-bench: deps-test
+	$(call install,$(BENCH_DEPS))
 
-deps-bench: deps
-	@dpkg -s $(BENCH_DEPS) >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
-	  $(SUDO) $(APT_ENV) apt-get install -y -q --no-install-recommends $(BENCH_DEPS); }
-
-build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+build: deps-test
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# The demo needs the binary only: no tests, no benchmarks (a few minutes less on 2 cores).
+build-cli: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
+	cmake --build $(BUILD) -j $(JOBS) --target nurture
+
+demo: build-cli
 	./scripts/demo.sh $(BUILD)
 
 # The whole check CI runs (.ci/run): the unit tests, the same tests under ASan + UBSan, and
@@ -47,10 +56,10 @@ bench: build deps-bench
 # test-unit, because under ASan they only repeat code the other tests already run, for minutes
 # each (measured under ASan on a loaded 2-core machine): the two sweeps over all 2^32 floats
 # (precision_exhaustive.bf16/fp16, 375 s / 216 s), the hardware-vs-reference rounding sweeps
-# (precision_hardware, 100 s each), the 600-step fp16 underflow training (553 s) and the README
+# (precision_hardware, 100 s each), the 600-step fp16 underflow training (553 s) and the README and docs
 # examples (137 s; every command they run has its own CLI test).
 SANITIZE_SKIP := precision_exhaustive\.(bf16|fp16)$$|precision_hardware\.|Fp16UnderflowWithoutLossScalingAndItsCure|ReadmeTest\.ExamplesRunAsDocumented
-test-sanitize: deps
+test-sanitize: deps-test
 	cmake -S . -B $(BUILD)-sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DNURTURE_SANITIZE=ON
 	cmake --build $(BUILD)-sanitize -j $(JOBS)
 	cd $(BUILD)-sanitize && LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp \
@@ -62,7 +71,7 @@ test-sanitize: deps
 	  ctest --output-on-failure -j $(JOBS) -R '^mpi_tests'
 
 # libFuzzer targets (fuzz/, built with clang in $(BUILD)-fuzz), FUZZ_SECONDS each.
-fuzz: deps
+fuzz: deps-test
 	CC=clang CXX=clang++ cmake -S fuzz -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD)-fuzz -j $(JOBS)
 	./fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS)

@@ -1,5 +1,5 @@
 // `nurture sweep GRID.yaml`: train every variant of an experiment grid, then quantize and
-// analyze its checkpoints (experiments/README.md, README "nurture sweep").
+// analyze its checkpoints (experiments/README.md, docs/CLI.md "nurture sweep").
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -2,7 +2,7 @@
 //
 // Keys, their YAML types, accepted ranges, docs and emission are declared once, in the key
 // table in config_keys.cpp; the structs below only hold the values. To add a key: add the member
-// here and one entry there. Parsing, validation, to_yaml/to_json and the README reference
+// here and one entry there. Parsing, validation, to_yaml/to_json and the reference in docs/CONFIG.md
 // (config_reference_markdown) all follow from the table.
 #pragma once
 
@@ -172,7 +172,7 @@ std::string to_yaml(const Config& config);
 nlohmann::json to_json(const Config& config);
 
 // A Markdown reference of every section and key (type, default, accepted values, meaning),
-// for the README.
+// for docs/CONFIG.md (tests/cli/readme_test.cpp checks it is current).
 std::string config_reference_markdown();
 
 }  // namespace nurture::train

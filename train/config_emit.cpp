@@ -135,7 +135,7 @@ std::string config_reference_markdown() {
          "(the value is parsed as YAML: `optim.grad_clip=null`, `data.corpus=[a.txt,b.txt]`).\n"
          "Unknown keys, wrong types and out-of-range values are errors.\n";
   for (const auto& section : config_sections()) {
-    out << "\n### `" << section.name << "`\n\n" << section.description << "\n\n"
+    out << "\n## `" << section.name << "`\n\n" << section.description << "\n\n"
         << "| key | type | default | accepted | description |\n|---|---|---|---|---|\n";
     for (const auto& key : config_keys()) {
       if (key.section() != section.name) continue;

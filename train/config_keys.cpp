@@ -1,4 +1,4 @@
-// THE list of config keys. Everything else (parsing, errors, to_yaml, to_json, the README
+// THE list of config keys. Everything else (parsing, errors, to_yaml, to_json, docs/CONFIG.md
 // reference) is derived from it; order here is the order in emitted files and docs.
 #include "train/config_kinds.h"
 

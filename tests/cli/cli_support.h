@@ -116,7 +116,8 @@ inline std::string join_lines(const std::vector<std::string>& lines) {
   return s;
 }
 
-// README.md convention for tested examples (documented in the README's "Development" section):
+// The convention for tested examples in README.md and the manual under docs/ (documented in
+// docs/DEVELOPMENT.md, "Tested documentation"):
 //
 //   <!-- test -->              before a ```sh block: every command runs in order and must
 //                              exit 0; `#` lines are comments, a trailing `\` continues a line.
@@ -124,17 +125,19 @@ inline std::string join_lines(const std::vector<std::string>& lines) {
 //   <!-- test: exit=N -->      after each are its exact output (stdout then stderr; trailing
 //                              spaces ignored); the exit status must be 0, or N when given.
 //
-// All tested blocks share one sandbox and run in document order, so a later block may use what
-// an earlier one wrote (e.g. sample the checkpoint that the quick start trained).
+// All tested blocks of all documents share one sandbox and run in order (README.md first, then
+// the manual pages in kTestedDocs order), so a later block may use what an earlier one wrote
+// (e.g. the CLI reference samples the checkpoint that the README's quick start trained).
 struct ReadmeCommand {
-  int line = 0;  // 1-based line of the command in README.md
+  int line = 0;  // 1-based line of the command in its document
   std::string command;
   bool check_output = false;
   std::string expected;  // normalized expected output when check_output
   int expected_status = 0;
 };
 
-inline std::vector<ReadmeCommand> parse_readme_examples(const std::string& text) {
+// `doc` names the document in error messages ("README.md:12: ...").
+inline std::vector<ReadmeCommand> parse_readme_examples(const std::string& text, const std::string& doc = "README.md") {
   std::vector<std::string> lines;
   {
     std::istringstream in(text);
@@ -155,17 +158,17 @@ inline std::vector<ReadmeCommand> parse_readme_examples(const std::string& text)
                marker.compare(marker.size() - 4, 4, " -->") == 0) {
       status = std::stoi(marker.substr(16, marker.size() - 20));
     } else {
-      throw std::runtime_error("README.md:" + std::to_string(i + 1) + ": unrecognised test marker '" + marker + "'");
+      throw std::runtime_error(doc + ":" + std::to_string(i + 1) + ": unrecognised test marker '" + marker + "'");
     }
     size_t j = i + 1;
     while (j < lines.size() && trim(lines[j]).empty()) ++j;
     const std::string fence = j < lines.size() ? trim(lines[j]) : "";
     const bool console = fence == "```console";
     if (fence != "```sh" && !console)
-      throw std::runtime_error("README.md:" + std::to_string(i + 1) +
+      throw std::runtime_error(doc + ":" + std::to_string(i + 1) +
                                ": a test marker must be followed by a ```sh or ```console block");
     if (!console && status != 0)
-      throw std::runtime_error("README.md:" + std::to_string(i + 1) +
+      throw std::runtime_error(doc + ":" + std::to_string(i + 1) +
                                ": exit=N needs a ```console block with the expected output");
     std::vector<std::string> expected;
     const size_t first = cmds.size();
@@ -179,7 +182,7 @@ inline std::vector<ReadmeCommand> parse_readme_examples(const std::string& text)
       const bool is_command = console ? l.rfind("$ ", 0) == 0 : !(trim(l).empty() || trim(l)[0] == '#');
       if (!is_command) {
         if (console && cmds.size() == first && !trim(l).empty())
-          throw std::runtime_error("README.md:" + std::to_string(k + 1) + ": output before the first `$ ` command");
+          throw std::runtime_error(doc + ":" + std::to_string(k + 1) + ": output before the first `$ ` command");
         if (console) expected.push_back(l);
         continue;
       }
@@ -195,7 +198,7 @@ inline std::vector<ReadmeCommand> parse_readme_examples(const std::string& text)
       c.expected_status = status;
       cmds.push_back(c);
     }
-    if (k == lines.size()) throw std::runtime_error("README.md:" + std::to_string(j + 1) + ": unterminated code block");
+    if (k == lines.size()) throw std::runtime_error(doc + ":" + std::to_string(j + 1) + ": unterminated code block");
     flush_expected();
     i = k;
   }

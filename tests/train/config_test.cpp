@@ -186,7 +186,7 @@ TEST(ConfigTest, Json) {
 
 TEST(ConfigTest, ReferenceListsEveryKey) {
   const std::string md = config_reference_markdown();
-  for (const auto& section : config_sections()) EXPECT_NE(md.find("### `" + section.name + "`"), std::string::npos);
+  for (const auto& section : config_sections()) EXPECT_NE(md.find("## `" + section.name + "`"), std::string::npos);
   for (const auto& key : config_keys())
     EXPECT_NE(md.find("| `" + std::string(key.name()) + "` |"), std::string::npos) << key.path;
   EXPECT_NE(md.find("| `dropout` | float | `0.0` | [0, 1) |"), std::string::npos) << md;
