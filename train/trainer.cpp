@@ -180,7 +180,13 @@ void Trainer::setup(bool resume, bool overwrite) {
     case Schedule::cosine: sched_.kind = optim::ScheduleKind::cosine; break;
     case Schedule::linear: sched_.kind = optim::ScheduleKind::linear; break;
     case Schedule::constant: sched_.kind = optim::ScheduleKind::constant; break;
+    case Schedule::wsd: sched_.kind = optim::ScheduleKind::wsd; break;
   }
+  sched_.decay_steps = optim::wsd_decay_steps(cfg_.optim.decay_fraction, cfg_.train.steps);
+  if (cfg_.optim.schedule == Schedule::wsd)
+    log_ << "schedule wsd: lr " << fmt("%g", sched_.lr) << " through step " << sched_.first_decayed_step()
+         << ", then linear decay to " << fmt("%g", sched_.min_lr) << " over the last " << sched_.decay_steps
+         << " steps (checkpoints at step <= " << sched_.first_decayed_step() << " saw no decayed lr)\n";
   const int B = cfg_.train.batch_size, T = cfg_.model.seq_len;
   sampler_ = std::make_unique<data::BatchSampler>(data_->train_tokens, T, B, cfg_.train.seed);
   x_.resize(size_t(B) * T);
