@@ -86,7 +86,9 @@ const std::vector<KeySpec>& config_keys() {
         integer(NURTURE_KEY(train, eval_batches), at_least(1), "Validation micro-batches per evaluation."),
         integer(NURTURE_KEY(train, checkpoint_every), at_least(0),
                 "Write a checkpoint every N steps; 0: only at the end."),
-        integer(NURTURE_KEY(train, log_every), at_least(1), "Print a progress line every N steps."),
+        integer(NURTURE_KEY(train, log_every), at_least(1),
+                "Print a progress line, and add weight norms and clipping / loss-scale counts to that step's "
+                "metrics.jsonl record, every N steps (and at the last)."),
 
         // precision
         choice(NURTURE_KEY(precision, dtype),

@@ -63,6 +63,21 @@ TEST(Clip, GlobalNormAndCoefficient) {
   std::vector<float> off = {30.0f};
   optim::clip_grad_norm(off.data(), 1, 0.0);  // disabled
   EXPECT_EQ(off[0], 30.0f);
+  // Whether it clipped: coef = max/(norm + 1e-6) < 1.
+  bool clipped = false;
+  std::vector<float> big = {3.0f, 4.0f};  // norm 5
+  optim::clip_grad_norm(big.data(), 2, 1.0, &clipped);
+  EXPECT_TRUE(clipped);
+  std::vector<float> at = {3.0f, 4.0f};
+  optim::clip_grad_norm(at.data(), 2, 5.0, &clipped);  // 5/(5 + 1e-6) < 1: torch scales too
+  EXPECT_TRUE(clipped);
+  std::vector<float> under = {3.0f, 4.0f};
+  optim::clip_grad_norm(under.data(), 2, 5.1, &clipped);
+  EXPECT_FALSE(clipped);
+  std::vector<float> none = {3.0f, 4.0f};
+  clipped = true;
+  optim::clip_grad_norm(none.data(), 2, 0.0, &clipped);
+  EXPECT_FALSE(clipped);
 }
 
 TEST(Schedule, CosineWarmupFloor) {
