@@ -392,6 +392,9 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
     if (!names.insert(v.name).second) fail(c.where, "two variants are named '" + v.name + "'; rename one");
     v.steps = cfg.train.steps;
     for (const auto& k : varying) v.axis_values[k] = value_of(cfg, k);
+    for (const auto& d : train::derived_keys())
+      if (value_of(cfg, d.relative) != "null")
+        v.derived.push_back({d.relative, value_of(cfg, d.relative), d.absolute, value_of(cfg, d.absolute)});
     g.variants.push_back(std::move(v));
   }
   return g;

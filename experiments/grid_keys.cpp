@@ -9,6 +9,9 @@ namespace nurture::experiments {
 const std::vector<std::pair<std::string, std::string>>& key_aliases() {
   static const std::vector<std::pair<std::string, std::string>> aliases{
       {"wd", "optim.weight_decay"},
+      {"paper_wd", "optim.paper_weight_decay"},
+      {"schedule", "optim.schedule"},
+      {"growth_frac", "precision.growth_interval_fraction"},
       {"clip", "optim.grad_clip"},
       {"lr", "optim.lr"},
       {"warmup", "optim.warmup_steps"},

@@ -283,6 +283,10 @@ void print_plan(const Grid& grid, const SweepOptions& opt, std::ostream& out) {
     const VariantStatus st = read_status(variant_dir(grid, *v));
     out << "\n" << v->name << (v->control ? "  [control]" : "") << "  (" << st.overall(stages) << ")\n";
     out << "  train    " << shell_join(train_command(grid, *v, exe, threads)) << "\n";
+    // Keys stated relative to the run: the value it is given here next to the one it trains with.
+    for (const auto& d : v->derived)
+      out << "  derived  " << d.absolute << "=" << d.value << " (from " << d.relative << "=" << d.relative_value
+          << ")\n";
     const auto steps = evaluated_steps(grid, *v);
     for (size_t i = 1; i < stages.size(); ++i) {
       std::string at;

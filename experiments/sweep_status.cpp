@@ -85,6 +85,10 @@ void write_sweep_json(const Grid& grid) {
     for (const auto& [k, val] : v.overrides) o["overrides"][k] = val;
     o["axis_values"] = nlohmann::ordered_json::object();
     for (const auto& k : grid.axes) o["axis_values"][k] = v.axis_values.at(k);
+    if (!v.derived.empty()) {
+      o["derived"] = nlohmann::ordered_json::object();
+      for (const auto& d : v.derived) o["derived"][d.absolute] = {{"value", d.value}, {d.relative, d.relative_value}};
+    }
     o["control"] = v.control;
     o["steps"] = v.steps;
     o["status"] = st.overall(required);

@@ -21,10 +21,12 @@ double global_norm(const float* g, int64_t n) {
   return std::sqrt(total);
 }
 
-double clip_grad_norm(float* g, int64_t n, double max_norm) {
+double clip_grad_norm(float* g, int64_t n, double max_norm, bool* clipped) {
   const double norm = global_norm(g, n);
+  if (clipped) *clipped = false;
   if (max_norm <= 0) return norm;
   const double coef = max_norm / (norm + 1e-6);
+  if (clipped) *clipped = coef < 1.0;
   if (coef < 1.0) {
     const float c = static_cast<float>(coef);
 #pragma omp parallel for schedule(static)

@@ -8,7 +8,8 @@
 namespace nurture::optim {
 
 double global_norm(const float* g, int64_t n);
-// max_norm <= 0 disables clipping (the norm is still returned).
-double clip_grad_norm(float* g, int64_t n, double max_norm);
+// max_norm <= 0 disables clipping (the norm is still returned). `clipped` (optional) tells
+// whether the gradients were scaled down (coef < 1).
+double clip_grad_norm(float* g, int64_t n, double max_norm, bool* clipped = nullptr);
 
 }  // namespace nurture::optim

@@ -23,7 +23,7 @@ namespace nurture::train {
 enum class PosEmbedding { learned, sinusoidal, alibi };
 enum class Gelu { tanh, erf };
 enum class Tokenizer { bpe, unigram };
-enum class Schedule { cosine, constant, linear };
+enum class Schedule { cosine, constant, linear, wsd };
 enum class Dtype { fp32, bf16, fp16 };
 enum class MasterWeights { fp32, half };
 
@@ -43,7 +43,7 @@ struct EnumNames<Tokenizer> {
 };
 template <>
 struct EnumNames<Schedule> {
-  static constexpr std::array<std::string_view, 3> names{"cosine", "constant", "linear"};
+  static constexpr std::array<std::string_view, 4> names{"cosine", "constant", "linear", "wsd"};
 };
 template <>
 struct EnumNames<Dtype> {
@@ -105,6 +105,11 @@ struct OptimConfig {
   double weight_decay = 0.1;
   bool decay_embeddings = true;
   std::optional<double> grad_clip = 1.0;  // nullopt: no clipping
+  double decay_fraction = 0.2;  // wsd: the final decay phase, as a fraction of train.steps
+  // Weight decay stated as the paper's λ; weight_decay is then derived (config_relative.cpp).
+  std::optional<double> paper_weight_decay;  // nullopt: weight_decay is used as given
+  double paper_lr = 1.2e-4;                  // the paper-side reference run: peak lr ...
+  int64_t paper_steps = 75000;               // ... and optimizer steps
   bool operator==(const OptimConfig&) const = default;
 };
 
@@ -134,6 +139,8 @@ struct PrecisionConfig {
   int64_t growth_interval = 2000;
   double min_scale = 1e-4;
   bool native_gemm = true;
+  // growth_interval stated as a fraction of train.steps; growth_interval is then derived.
+  std::optional<double> growth_interval_fraction;
   bool operator==(const PrecisionConfig&) const = default;
 };
 
@@ -170,6 +177,20 @@ Config parse_config(const std::string& yaml, const std::vector<std::string>& ove
 std::string to_yaml(const Config& config);
 // {"model": {"d_model": 256, ...}, ...}; include <nlohmann/json.hpp> to use it.
 nlohmann::json to_json(const Config& config);
+
+// Keys stated relative to the run (config_relative.cpp). When the relative key is set (not null),
+// the absolute key is derived from it after all overrides, unless the absolute key was set later
+// (then the relative key is reset to null): the last one given wins.
+//   optim.paper_weight_decay -> optim.weight_decay = λ_paper · (paper_lr · paper_steps) / (lr · steps),
+//     the λ that gives this run the paper's lr_peak·λ·T (rounded to 6 significant digits);
+//   precision.growth_interval_fraction -> precision.growth_interval = max(1, round(f · steps)).
+struct DerivedKey {
+  std::string relative, absolute;
+};
+const std::vector<DerivedKey>& derived_keys();
+double paper_equivalent_weight_decay(const Config& c);  // needs c.optim.paper_weight_decay
+// lr_peak · λ · T of this run: the weight-decay timescale's inverse as a fraction of the run.
+double weight_decay_horizon(const Config& c);
 
 // A Markdown reference of every section and key (type, default, accepted values, meaning),
 // for docs/CONFIG.md (tests/cli/readme_test.cpp checks it is current).

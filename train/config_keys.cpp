@@ -49,12 +49,26 @@ const std::vector<KeySpec>& config_keys() {
         real(NURTURE_KEY(optim, lr), positive(), "Peak learning rate, reached after warmup."),
         real(NURTURE_KEY(optim, min_lr), at_least(0), "Final learning rate of the decay schedule; <= lr."),
         integer(NURTURE_KEY(optim, warmup_steps), at_least(0), "Linear warmup from 0 to lr over this many steps."),
-        choice(NURTURE_KEY(optim, schedule), "Decay from lr to min_lr between warmup and the last step."),
+        choice(NURTURE_KEY(optim, schedule),
+               "After warmup: cosine or linear decay from lr to min_lr by the last step; constant lr; or wsd "
+               "(warmup-stable-decay: constant lr, then linear decay to min_lr over the last decay_fraction of the run)."),
+        real(NURTURE_KEY(optim, decay_fraction), closed(0, 1),
+             "wsd only: the decay phase's length as a fraction of train.steps (rounded to whole steps); "
+             "checkpoints before it have seen no decayed lr."),
         real(NURTURE_KEY(optim, beta1), half_open(0, 1), "AdamW first-moment decay."),
         real(NURTURE_KEY(optim, beta2), half_open(0, 1), "AdamW second-moment decay."),
         real(NURTURE_KEY(optim, eps), positive(), "AdamW denominator epsilon."),
         real(NURTURE_KEY(optim, weight_decay), at_least(0),
-             "Decoupled weight decay for >= 2-D parameters; biases and LayerNorm never decay."),
+             "Decoupled weight decay for >= 2-D parameters; biases and LayerNorm never decay. Derived when "
+             "paper_weight_decay is set."),
+        optional_real(NURTURE_KEY(optim, paper_weight_decay), at_least(0), "weight_decay is used as given",
+                      "Weight decay as the paper's lambda: sets weight_decay = paper_weight_decay * (paper_lr * "
+                      "paper_steps) / (lr * train.steps), the lambda that gives this run the same lr*lambda*T "
+                      "(peak lr); a weight_decay given after it wins and makes it null."),
+        real(NURTURE_KEY(optim, paper_lr), positive(),
+             "Assumed peak lr of the paper-side run that paper_weight_decay refers to."),
+        integer(NURTURE_KEY(optim, paper_steps), at_least(1),
+                "Assumed optimizer steps of the paper-side run that paper_weight_decay refers to."),
         boolean(NURTURE_KEY(optim, decay_embeddings),
                 "Also decay wte/wpe (nanoGPT rule); false excludes embeddings (minGPT rule)."),
         optional_real(NURTURE_KEY(optim, grad_clip), positive(), "disables clipping",
@@ -72,7 +86,9 @@ const std::vector<KeySpec>& config_keys() {
         integer(NURTURE_KEY(train, eval_batches), at_least(1), "Validation micro-batches per evaluation."),
         integer(NURTURE_KEY(train, checkpoint_every), at_least(0),
                 "Write a checkpoint every N steps; 0: only at the end."),
-        integer(NURTURE_KEY(train, log_every), at_least(1), "Print a progress line every N steps."),
+        integer(NURTURE_KEY(train, log_every), at_least(1),
+                "Print a progress line, and add weight norms and clipping / loss-scale counts to that step's "
+                "metrics.jsonl record, every N steps (and at the last)."),
 
         // precision
         choice(NURTURE_KEY(precision, dtype),
@@ -92,7 +108,13 @@ const std::vector<KeySpec>& config_keys() {
                "Master weights in fp32, or rounded to the half format after every step (small updates vanish; for study). AdamW state stays fp32."),
         real(NURTURE_KEY(precision, init_scale), positive(), "Starting scale of the dynamic loss scaler."),
         integer(NURTURE_KEY(precision, growth_interval), at_least(1),
-                "Doubles the dynamic scale after this many consecutive finite steps."),
+                "Doubles the dynamic scale after this many consecutive finite steps. Derived when "
+                "growth_interval_fraction is set."),
+        optional_real(NURTURE_KEY(precision, growth_interval_fraction), kinds::Range{0, 1, true, false},
+                      "growth_interval is used as given",
+                      "growth_interval as a fraction of train.steps: sets growth_interval = max(1, round(fraction * "
+                      "train.steps)); 2000/75000 = 0.0267 is PyTorch's default on a 75k-step run. A growth_interval "
+                      "given after it wins and makes it null."),
         boolean(NURTURE_KEY(precision, native_gemm),
                 "bf16: run the linears' GEMMs and attention's Q·Kᵀ and dY·Vᵀ on native bf16 kernels when the CPU has "
                 "AVX512_BF16 (same exact products, fp32 accumulation, another summation order); false: fp32 GEMMs on "

@@ -151,6 +151,7 @@ Config build(const YAML::Node& root, const std::string& source, const std::vecto
   for (const auto& o : overrides) apply_override(c, origins, o);
   for (const auto& k : config_keys())
     if (k.derive && !origins.is_set(k.path)) k.derive(c);
+  apply_derived_keys(c, origins);
   check_cross_field(c, origins);
   return c;
 }

@@ -54,6 +54,11 @@ class KeyOrigins {
   explicit KeyOrigins(std::string source) : source_(std::move(source)) {}
   void record(const std::string& path, const std::string& where) { set_[path] = {++count_, where}; }
   bool is_set(const std::string& path) const { return set_.count(path) > 0; }
+  // 1, 2, ... in the order keys were set (a key set twice counts its last time); 0 if never set.
+  int order(const std::string& path) const {
+    auto it = set_.find(path);
+    return it == set_.end() ? 0 : it->second.first;
+  }
   // The latest-set origin among `paths`, or the bare source if none was set explicitly.
   std::string where(std::initializer_list<std::string_view> paths) const;
 
@@ -62,6 +67,9 @@ class KeyOrigins {
   int count_ = 0;
   std::map<std::string, std::pair<int, std::string>, std::less<>> set_;
 };
+
+// Derives the absolute keys of derived_keys() from their relative keys (config_relative.cpp).
+void apply_derived_keys(Config& config, const KeyOrigins& origins);
 
 // Constraints between keys (single-key ranges are checked while parsing). Throws ConfigError.
 void check_cross_field(const Config& config, const KeyOrigins& origins);

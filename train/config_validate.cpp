@@ -1,4 +1,6 @@
 // Constraints that involve more than one key. Single-key ranges live in the key table.
+#include <cstdio>
+
 #include "train/config_kinds.h"
 
 namespace nurture::train {
@@ -7,6 +9,13 @@ namespace {
 using kinds::fail;
 
 std::string num(double v) { return format_number(v); }
+
+// For computed values, whose shortest round-trip text can be 15000.000000000002.
+std::string approx(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.6g", v);
+  return b;
+}
 
 }  // namespace
 
@@ -32,6 +41,17 @@ void check_cross_field(const Config& c, const KeyOrigins& origins) {
   if (o.min_lr > o.lr)
     fail(origins.where({"optim.lr", "optim.min_lr"}),
          "'optim.min_lr' = " + num(o.min_lr) + " is greater than 'optim.lr' = " + num(o.lr));
+
+  // A derived λ on a very short run can make (1 − lr·λ) ≤ 0, which zeroes or flips every decayed
+  // weight each step. Only checked for a derived λ: an explicit one is left alone, because the
+  // divergence tests use lr 1000 on purpose.
+  if (o.paper_weight_decay && o.lr * o.weight_decay >= 1.0)
+    fail(origins.where({"optim.lr", "optim.paper_weight_decay", "train.steps"}),
+         "'optim.lr' * 'optim.weight_decay' = " + num(o.lr) + " * " + approx(o.weight_decay) + " = " +
+             approx(o.lr * o.weight_decay) +
+             " is >= 1, so decoupled weight decay would zero or flip the weights every step (weight_decay was derived "
+             "from 'optim.paper_weight_decay' = " + num(*o.paper_weight_decay) + " for " +
+             num(double(c.train.steps)) + " steps; lower it or train longer)");
 
   const auto& p = c.precision;
   // Half master weights with fp32 training is not a mixed-precision setup at all; most likely

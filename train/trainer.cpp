@@ -19,6 +19,7 @@
 #include "train/atomic_file.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
+#include "train/knob_telemetry.h"
 #include "train/nonfinite.h"
 
 namespace nurture::train {
@@ -180,7 +181,13 @@ void Trainer::setup(bool resume, bool overwrite) {
     case Schedule::cosine: sched_.kind = optim::ScheduleKind::cosine; break;
     case Schedule::linear: sched_.kind = optim::ScheduleKind::linear; break;
     case Schedule::constant: sched_.kind = optim::ScheduleKind::constant; break;
+    case Schedule::wsd: sched_.kind = optim::ScheduleKind::wsd; break;
   }
+  sched_.decay_steps = optim::wsd_decay_steps(cfg_.optim.decay_fraction, cfg_.train.steps);
+  if (cfg_.optim.schedule == Schedule::wsd)
+    log_ << "schedule wsd: lr " << fmt("%g", sched_.lr) << " through step " << sched_.first_decayed_step()
+         << ", then linear decay to " << fmt("%g", sched_.min_lr) << " over the last " << sched_.decay_steps
+         << " steps (checkpoints at step <= " << sched_.first_decayed_step() << " saw no decayed lr)\n";
   const int B = cfg_.train.batch_size, T = cfg_.model.seq_len;
   sampler_ = std::make_unique<data::BatchSampler>(data_->train_tokens, T, B, cfg_.train.seed);
   x_.resize(size_t(B) * T);
@@ -212,10 +219,16 @@ void Trainer::sync_from_root() {
   dist::broadcast(opt_->m().data(), opt_->m().size() * sizeof(float));
   dist::broadcast(opt_->v().data(), opt_->v().size() * sizeof(float));
   struct {
-    int64_t step, adam_step, tracker, skipped;
+    int64_t step, adam_step, tracker, skipped, clipped, growths, backoffs, logged_step, logged_clipped;
     uint64_t sampler;
-    double elapsed, scale;
+    double elapsed, scale, decay_factor;
   } st;
+  st.clipped = summary_.clipped_steps;
+  st.growths = summary_.scale_growths;
+  st.backoffs = summary_.scale_backoffs;
+  st.logged_step = knob_logged_step_;
+  st.logged_clipped = knob_logged_clipped_;
+  st.decay_factor = summary_.decay_factor;
   st.step = step_;
   st.adam_step = opt_->steps_taken();
   st.tracker = scaler_->growth_tracker();
@@ -229,6 +242,12 @@ void Trainer::sync_from_root() {
   sampler_->set_state(st.sampler);
   elapsed_ = st.elapsed;
   scaler_->restore(static_cast<float>(st.scale), st.tracker, st.skipped);
+  summary_.clipped_steps = st.clipped;
+  summary_.scale_growths = st.growths;
+  summary_.scale_backoffs = st.backoffs;
+  knob_logged_step_ = st.logged_step;
+  knob_logged_clipped_ = st.logged_clipped;
+  summary_.decay_factor = st.decay_factor;
 }
 
 uint64_t Trainer::dropout_key(int64_t step, int micro) const {
@@ -319,15 +338,20 @@ StepResult Trainer::step() {
   const bool found_inf = dist::any(scaler_->unscale_and_check(P.grad(), n));
   const double lr = sched_.at(step_);
   if (!found_inf) {
-    r.grad_norm = optim::clip_grad_norm(P.grad(), n, cfg_.optim.grad_clip.value_or(0.0));
+    r.grad_norm = optim::clip_grad_norm(P.grad(), n, cfg_.optim.grad_clip.value_or(0.0), &r.clipped);
     if (!std::isfinite(r.grad_norm))
       throw std::runtime_error("gradient norm is " + std::to_string(r.grad_norm) + " at step " +
                                std::to_string(step_ + 1) + " (loss " + std::to_string(loss_sum / (accum * N)) + "); " +
                                describe_nonfinite(P) + "; lower optim.lr or enable optim.grad_clip");
     opt_->step(lr);
     mp_->refresh_weights(P.master(), P.working(), n);
+    summary_.clipped_steps += r.clipped;
+    summary_.decay_factor *= 1.0 - lr * cfg_.optim.weight_decay;
   }
+  const float scale_before = scaler_->scale();
   scaler_->update(found_inf, step_ + 1);
+  summary_.scale_growths += scaler_->scale() > scale_before;
+  summary_.scale_backoffs += scaler_->scale() < scale_before;
   ++step_;
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   elapsed_ += dt;
@@ -353,7 +377,7 @@ StepResult Trainer::step() {
   return r;
 }
 
-double Trainer::validation_loss() {
+double Trainer::validation_loss(model::ForwardObserver* first_batch) {
   const int B = cfg_.train.batch_size, T = cfg_.model.seq_len;
   data::SequentialWindows windows(data_->val_tokens, T);
   // MPI: rank r evaluates batches r, r+N, ...; each batch's (loss·rows, rows) has one non-zero
@@ -367,7 +391,7 @@ double Trainer::validation_loss() {
     acts_.reset();
     core::Ctx ctx(acts_, grads_, nullptr);
     ctx.prec = mp_->op_precision(/*count=*/false);
-    core::Tensor logits = gpt_->forward(ctx, x_.data(), rows, T);
+    core::Tensor logits = gpt_->forward(ctx, x_.data(), rows, T, 0, b == 0 ? first_batch : nullptr);
     core::Tensor loss = core::cross_entropy(ctx, logits, y_.data());
     part[2 * b] = double(loss.data[0]) * rows;
     part[2 * b + 1] = rows;
@@ -388,9 +412,17 @@ void Trainer::run(int64_t stop_at) {
   // Bits per byte over the validation split's average bytes per token (tokenizer-independent).
   const double val_bytes_per_token = double(data_->stats.val_bytes) / double(data_->stats.val_tokens);
   auto do_validation = [&]() {
-    const double v = validation_loss();
+    // The first validation batch (always the same windows) also measures the residual stream.
+    ResidualStats residual;
+    const double v = validation_loss(&residual);
+    summary_.telemetry_s += residual.seconds();
     const double bpb = v / std::log(2.0) / val_bytes_per_token;
-    if (metrics_.is_open()) metrics_.write({{"step", step_}, {"val_loss", v}, {"val_bpb", bpb}});
+    if (metrics_.is_open())
+      metrics_.write({{"step", step_},
+                      {"val_loss", v},
+                      {"val_bpb", bpb},
+                      {"val_residual_max", residual.max_abs()},
+                      {"val_residual_kurtosis", residual.kurtosis()}});
     progress_->message("step " + std::to_string(step_) + ": validation loss " + fmt("%.4f", v) + " (" +
                        fmt("%.3f", bpb) + " bits/byte)");
   };
@@ -419,6 +451,7 @@ void Trainer::run(int64_t stop_at) {
       rec["grad_nonfinite"] = r.grad_nonfinite;
     }
     if (N > 1) rec["allreduce_s"] = r.allreduce_s;
+    if (metrics_.is_open() && (step_ % cfg_.train.log_every == 0 || step_ == total)) add_knob_fields(rec);
     if (metrics_.is_open()) metrics_.write(rec);
     if (r.skipped)
       progress_->message("step " + std::to_string(r.step) + ": inf/nan gradients, step skipped; loss scale now " +
@@ -431,11 +464,51 @@ void Trainer::run(int64_t stop_at) {
   progress_->finish();
   do_validation();
   log_ << "checkpoint " << save_checkpoint().string() << "\n";
+  log_ << knob_summary() << "\n";
   if (mp_->half())
     log_ << "precision " << to_string(cfg_.precision.dtype) << ": " << summary_.skipped << " skipped step(s), loss scale "
          << fmt("%g", summary_.final_loss_scale) << ", mean weight-gradient underflow "
          << fmt("%.3g%%", 100 * summary_.mean_weight_grad_underflow) << ", max residual |x| "
          << fmt("%.4g", summary_.max_residual) << "\n";
+}
+
+void Trainer::add_knob_fields(nlohmann::json& rec) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const WeightStats w = weight_stats(*gpt_);
+  rec["weight_norm"] = w.all;
+  rec["weight_norm_matrix"] = w.matrix;
+  rec["weight_norm_embedding"] = w.embedding;
+  rec["weight_norm_ln_gain"] = w.ln_gain;
+  rec["weight_norm_bias"] = w.bias;
+  rec["ln1_gain_std"] = w.ln1_gain_std;
+  rec["ln2_gain_std"] = w.ln2_gain_std;
+  rec["decay_factor"] = summary_.decay_factor;
+  rec["interval_steps"] = step_ - knob_logged_step_;
+  rec["clipped_steps"] = summary_.clipped_steps - knob_logged_clipped_;
+  rec["clipped_total"] = summary_.clipped_steps;
+  rec["clipped_fraction"] = fraction(summary_.clipped_steps, step_);
+  if (cfg_.precision.loss_scale.kind == LossScale::Kind::dynamic) {
+    rec["loss_scale_growths"] = summary_.scale_growths;
+    rec["loss_scale_backoffs"] = summary_.scale_backoffs;
+  }
+  knob_logged_step_ = step_;
+  knob_logged_clipped_ = summary_.clipped_steps;
+  summary_.telemetry_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string Trainer::knob_summary() const {
+  const WeightStats w = weight_stats(*gpt_);
+  std::string s = "knobs: weight norm " + fmt("%.4g", w.all) + " (matrices " + fmt("%.4g", w.matrix) +
+                  ", embeddings " + fmt("%.4g", w.embedding) + ", LayerNorm gains " + fmt("%.4g", w.ln_gain) +
+                  "), decay factor " + fmt("%.4g", summary_.decay_factor) + ", clipped " +
+                  std::to_string(summary_.clipped_steps) + " of " + std::to_string(step_) + " steps (" +
+                  fmt("%.3g%%", 100 * fraction(summary_.clipped_steps, step_)) + ")";
+  if (cfg_.precision.loss_scale.kind == LossScale::Kind::dynamic)
+    s += ", loss scale " + std::to_string(summary_.scale_growths) + " growth(s) and " +
+         std::to_string(summary_.scale_backoffs) + " backoff(s) (growth_interval " +
+         std::to_string(cfg_.precision.growth_interval) + ")";
+  return s + "; telemetry " + fmt("%.3g", summary_.telemetry_s) + " s (" +
+         fmt("%.2g%%", 100 * summary_.telemetry_s / std::max(elapsed_, 1e-9)) + " of the training time)";
 }
 
 fs::path Trainer::save_checkpoint() {
@@ -457,6 +530,12 @@ fs::path Trainer::save_checkpoint() {
   c.state.reals["loss_scale"] = scaler_->scale();
   c.state.ints["growth_tracker"] = scaler_->growth_tracker();
   c.state.ints["skipped_steps"] = scaler_->skipped_steps();
+  c.state.ints["clipped_steps"] = summary_.clipped_steps;
+  c.state.ints["scale_growths"] = summary_.scale_growths;
+  c.state.ints["scale_backoffs"] = summary_.scale_backoffs;
+  c.state.ints["knob_logged_step"] = knob_logged_step_;
+  c.state.ints["knob_logged_clipped"] = knob_logged_clipped_;
+  c.state.reals["decay_factor"] = summary_.decay_factor;
   c.meta.strings["precision"] = std::string(to_string(cfg_.precision.dtype));
   c.meta.strings["tokenizer"] = "tokenizer.model";
   c.config_yaml = to_yaml(cfg_);
@@ -484,6 +563,14 @@ void Trainer::load_checkpoint(const fs::path& path) {
   if (ck.state.reals.count("loss_scale"))
     scaler_->restore(static_cast<float>(ck.state.reals.at("loss_scale")), ck.state.ints.at("growth_tracker"),
                      ck.state.ints.at("skipped_steps"));
+  // Knob counters (absent from checkpoints written before they existed: they count from the resume).
+  auto int_or = [&](const char* k, int64_t d) { return ck.state.ints.count(k) ? ck.state.ints.at(k) : d; };
+  summary_.clipped_steps = int_or("clipped_steps", 0);
+  summary_.scale_growths = int_or("scale_growths", 0);
+  summary_.scale_backoffs = int_or("scale_backoffs", 0);
+  knob_logged_step_ = int_or("knob_logged_step", step_);
+  knob_logged_clipped_ = int_or("knob_logged_clipped", summary_.clipped_steps);
+  summary_.decay_factor = ck.state.reals.count("decay_factor") ? ck.state.reals.at("decay_factor") : 1.0;
 }
 
 }  // namespace nurture::train

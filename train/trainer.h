@@ -48,12 +48,18 @@ struct StepResult {
   int64_t act_overflow = 0, act_nonfinite = 0, grad_overflow = 0, grad_nonfinite = 0;
   std::vector<float> residual_max;    // max |x| of the residual stream after each block
   double allreduce_s = 0;             // seconds in the gradient all-reduce (MPI runs; 0 otherwise)
+  bool clipped = false;               // optim.grad_clip scaled this step's gradients down
 };
 
 // Run-level summary of the mixed-precision telemetry.
 struct RunSummary {
   int64_t steps = 0, skipped = 0;
   double final_loss_scale = 1, mean_weight_grad_underflow = 0, max_residual = 0;
+  // Whether the knobs acted (kept in checkpoints, so they count the whole run across resumes).
+  int64_t clipped_steps = 0;                   // steps whose gradients clipping scaled down
+  int64_t scale_growths = 0, scale_backoffs = 0;  // dynamic loss scale doublings / halvings
+  double decay_factor = 1;                     // Π (1 − lr·λ) over the updates taken: what decay alone did
+  double telemetry_s = 0;                      // seconds spent on the knob telemetry (this process)
 };
 
 model::GPTConfig gpt_config(const Config& cfg);
@@ -73,7 +79,8 @@ class Trainer {
   // interrupted run would), validating and checkpointing on schedule.
   void run(int64_t stop_at = -1);
   StepResult step();
-  double validation_loss();
+  // Mean validation loss; `first_batch` (optional) observes the forward of the first batch.
+  double validation_loss(model::ForwardObserver* first_batch = nullptr);
   std::filesystem::path save_checkpoint();
 
   model::GPT& model() { return *gpt_; }
@@ -94,6 +101,9 @@ class Trainer {
   // MPI: rank 0's weights, AdamW moments, step, sampler and loss-scaler state to every rank.
   void sync_from_root();
   uint64_t dropout_key(int64_t step, int micro) const;
+  // The interval fields of a metrics record (weight norms, clipping, loss-scale events).
+  void add_knob_fields(nlohmann::json& rec);
+  std::string knob_summary() const;  // the end-of-run "knobs: ..." line
 
   Config cfg_;
   std::ostream& log_;
@@ -116,6 +126,8 @@ class Trainer {
   std::ostream null_log_{nullptr};     // where ranks other than 0 send progress lines
   RunSummary summary_;
   int64_t inject_overflow_step_ = -1;
+  // The last metrics record with the interval fields (step, and summary_.clipped_steps then).
+  int64_t knob_logged_step_ = 0, knob_logged_clipped_ = 0;
   std::vector<int32_t> x_, y_;
   int64_t step_ = 0;
   double elapsed_ = 0;  // training seconds so far, carried across resumes

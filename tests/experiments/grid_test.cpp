@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "experiments/grid.h"
 #include "experiments/grid_keys.h"
+#include "experiments/sweep.h"
 #include "train/config_error.h"
 
 namespace nurture::experiments {
@@ -185,6 +187,44 @@ TEST(GridTest, KeyAliases) {
   EXPECT_EQ(resolve_key("clip", "x"), "optim.grad_clip");
   EXPECT_EQ(resolve_key("model.bias", "x"), "model.bias");
   EXPECT_THROW(resolve_key("wdd", "x"), train::ConfigError);
+  EXPECT_EQ(resolve_key("paper_wd", "x"), "optim.paper_weight_decay");
+  EXPECT_EQ(resolve_key("schedule", "x"), "optim.schedule");
+  EXPECT_EQ(resolve_key("growth_frac", "x"), "precision.growth_interval_fraction");
+}
+
+// tiny.yaml: lr 1e-3, 50 steps, so λ = λ_paper · (1.2e-4 · 75000) / (1e-3 · 50) = 180 · λ_paper.
+// The variant keeps the paper's λ in its name and axis value; the λ it trains with is `derived`,
+// and the dry-run plan shows both.
+TEST(GridTest, PaperWeightDecayShowsBothLambdas) {
+  const Grid g = parse(
+      "base: ../configs/tiny.yaml\n"
+      "control: {paper_wd: 0.01, schedule: wsd}\n"
+      "axes:\n"
+      "  paper_wd: [0.001, 0.1]\n"
+      "  schedule: [cosine]\n");
+  EXPECT_EQ(names(g), (std::vector<std::string>{"control", "paper_wd=0.001", "paper_wd=0.1", "schedule=cosine"}));
+  ASSERT_EQ(g.variants[1].derived.size(), 1u);
+  const auto& d = g.variants[1].derived[0];
+  EXPECT_EQ(d.relative, "optim.paper_weight_decay");
+  EXPECT_EQ(d.relative_value, "0.001");
+  EXPECT_EQ(d.absolute, "optim.weight_decay");
+  EXPECT_EQ(d.value, "0.18");
+  EXPECT_EQ(g.variants[1].axis_values.at("optim.paper_weight_decay"), "0.001");
+  EXPECT_EQ(g.variants[2].derived[0].value, "18");
+  EXPECT_EQ(g.variants[3].derived[0].value, "1.8");  // the schedule does not change λ (peak lr · T)
+  std::ostringstream plan;
+  SweepOptions opt;
+  opt.only = "paper_wd=0.1";
+  opt.threads_per_job = 1;
+  print_plan(g, opt, plan);
+  EXPECT_NE(plan.str().find("optim.paper_weight_decay=0.1 "), std::string::npos) << plan.str();
+  EXPECT_NE(plan.str().find("  derived  optim.weight_decay=18 (from optim.paper_weight_decay=0.1)\n"),
+            std::string::npos)
+      << plan.str();
+  // A grid that states weight_decay after paper_wd trains with the plain λ and derives nothing.
+  const Grid plain = parse("base: ../configs/tiny.yaml\ncontrol: {paper_wd: 0.01}\naxes: {wd: [0.05]}\n");
+  EXPECT_EQ(plain.variants[1].name, "wd=0.05");
+  EXPECT_TRUE(plain.variants[1].derived.empty());
 }
 
 }  // namespace

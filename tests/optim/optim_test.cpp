@@ -63,6 +63,21 @@ TEST(Clip, GlobalNormAndCoefficient) {
   std::vector<float> off = {30.0f};
   optim::clip_grad_norm(off.data(), 1, 0.0);  // disabled
   EXPECT_EQ(off[0], 30.0f);
+  // Whether it clipped: coef = max/(norm + 1e-6) < 1.
+  bool clipped = false;
+  std::vector<float> big = {3.0f, 4.0f};  // norm 5
+  optim::clip_grad_norm(big.data(), 2, 1.0, &clipped);
+  EXPECT_TRUE(clipped);
+  std::vector<float> at = {3.0f, 4.0f};
+  optim::clip_grad_norm(at.data(), 2, 5.0, &clipped);  // 5/(5 + 1e-6) < 1: torch scales too
+  EXPECT_TRUE(clipped);
+  std::vector<float> under = {3.0f, 4.0f};
+  optim::clip_grad_norm(under.data(), 2, 5.1, &clipped);
+  EXPECT_FALSE(clipped);
+  std::vector<float> none = {3.0f, 4.0f};
+  clipped = true;
+  optim::clip_grad_norm(none.data(), 2, 0.0, &clipped);
+  EXPECT_FALSE(clipped);
 }
 
 TEST(Schedule, CosineWarmupFloor) {
@@ -75,4 +90,31 @@ TEST(Schedule, CosineWarmupFloor) {
   EXPECT_DOUBLE_EQ(s.at(500), 1e-4);
   optim::Schedule c{optim::ScheduleKind::constant, 1e-3, 0, 0, 100};
   EXPECT_DOUBLE_EQ(c.at(50), 1e-3);
+}
+
+// wsd worked by hand: lr 1e-3, min_lr 1e-4, warmup 10, 110 steps, decay over the last 20
+// (fraction 0.2 of 110 = 22 would round to 22; 20 is set directly here). The decay starts at
+// index 90 at full lr and falls by 9e-4/20 = 4.5e-5 per step, reaching min_lr at 110.
+TEST(Schedule, WarmupStableDecay) {
+  optim::Schedule s{optim::ScheduleKind::wsd, 1e-3, 1e-4, 10, 110, 20};
+  EXPECT_DOUBLE_EQ(s.at(0), 1e-3 * 1 / 11);  // the same warm-up as cosine
+  EXPECT_DOUBLE_EQ(s.at(10), 1e-3);
+  EXPECT_DOUBLE_EQ(s.at(89), 1e-3);  // stable
+  EXPECT_DOUBLE_EQ(s.at(90), 1e-3);  // the decay's first step still uses lr
+  EXPECT_NEAR(s.at(91), 1e-3 - 4.5e-5, 1e-15);
+  EXPECT_NEAR(s.at(100), 5.5e-4, 1e-15);  // halfway: 1e-4 + 0.5 · 9e-4
+  EXPECT_NEAR(s.at(109), 1.45e-4, 1e-15);  // the last step: 1e-4 + 1/20 · 9e-4
+  EXPECT_DOUBLE_EQ(s.at(110), 1e-4);
+  EXPECT_EQ(s.first_decayed_step(), 91);  // checkpoints at step <= 91 saw only lr
+  // A decay longer than what follows the warm-up starts after the warm-up: plain linear decay.
+  optim::Schedule overlap{optim::ScheduleKind::wsd, 1e-3, 0, 10, 20, 15};
+  optim::Schedule linear{optim::ScheduleKind::linear, 1e-3, 0, 10, 20};
+  for (int64_t i = 0; i < 21; ++i) EXPECT_DOUBLE_EQ(overlap.at(i), linear.at(i)) << i;
+  // No decay phase: constant.
+  optim::Schedule flat{optim::ScheduleKind::wsd, 1e-3, 1e-4, 0, 50, 0};
+  EXPECT_DOUBLE_EQ(flat.at(49), 1e-3);
+  EXPECT_EQ(flat.first_decayed_step(), 50);
+  EXPECT_EQ(optim::wsd_decay_steps(0.2, 1200), 240);
+  EXPECT_EQ(optim::wsd_decay_steps(0.25, 10), 3);  // 2.5 rounds away from zero
+  EXPECT_EQ(optim::wsd_decay_steps(0.0, 1200), 0);
 }

@@ -26,11 +26,12 @@ std::string error_of(const std::string& yaml, const std::vector<std::string>& ov
 TEST(ConfigErrorTest, UnknownKeySuggestsTheNearestOne) {
   EXPECT_EQ(error_of("model:\n  d_model: 64\noptim:\n  lrr: 3e-4\n"),
             "x.yaml:4: key 'optim.lrr' is unknown; did you mean 'optim.lr'? (accepted keys in optim: lr, min_lr, "
-            "warmup_steps, schedule, beta1, beta2, eps, weight_decay, decay_embeddings, grad_clip)");
+            "warmup_steps, schedule, decay_fraction, beta1, beta2, eps, weight_decay, paper_weight_decay, paper_lr, "
+            "paper_steps, decay_embeddings, grad_clip)");
   EXPECT_EQ(error_of("", {"optim.lrr=3"}),
             "command line: 'optim.lrr=3': key 'optim.lrr' is unknown; did you mean 'optim.lr'? (accepted keys in "
-            "optim: lr, min_lr, warmup_steps, schedule, beta1, beta2, eps, weight_decay, decay_embeddings, "
-            "grad_clip)");
+            "optim: lr, min_lr, warmup_steps, schedule, decay_fraction, beta1, beta2, eps, weight_decay, "
+            "paper_weight_decay, paper_lr, paper_steps, decay_embeddings, grad_clip)");
 }
 
 TEST(ConfigErrorTest, SuggestionKinds) {
@@ -45,7 +46,8 @@ TEST(ConfigErrorTest, SuggestionKinds) {
   // Nothing close: no guess, but the accepted list.
   EXPECT_EQ(error_of("optim:\n  zzzzzz: 1\n"),
             "x.yaml:2: key 'optim.zzzzzz' is unknown (accepted keys in optim: lr, min_lr, warmup_steps, schedule, "
-            "beta1, beta2, eps, weight_decay, decay_embeddings, grad_clip)");
+            "decay_fraction, beta1, beta2, eps, weight_decay, paper_weight_decay, paper_lr, paper_steps, "
+            "decay_embeddings, grad_clip)");
 }
 
 TEST(ConfigErrorTest, OutOfRange) {
@@ -66,7 +68,7 @@ TEST(ConfigErrorTest, OutOfRange) {
 TEST(ConfigErrorTest, NotOneOf) {
   EXPECT_EQ(error_of("precision:\n  dtype: fp8\n"), "x.yaml:2: 'precision.dtype' = 'fp8' is not one of fp32, bf16, fp16");
   EXPECT_EQ(error_of("", {"optim.schedule=step"}),
-            "command line: 'optim.schedule=step': 'optim.schedule' = 'step' is not one of cosine, constant, linear");
+            "command line: 'optim.schedule=step': 'optim.schedule' = 'step' is not one of cosine, constant, linear, wsd");
   EXPECT_EQ(error_of("precision:\n  loss_scale: auto\n"),
             "x.yaml:2: 'precision.loss_scale' = 'auto' is not one of dynamic, none, or a number > 0");
 }

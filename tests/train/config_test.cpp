@@ -133,9 +133,10 @@ Config everything_changed() {
   c.data.tokenizer = Tokenizer::unigram;
   c.data.cache_dir = "cache\twith\ttabs\nand newline";
   c.data.val_fraction = 1.0 / 3.0;
-  c.optim = {1e-3, 0.0, 0, Schedule::linear, 0.0, 0.999, 1e-12, 0.0, false, std::nullopt};
+  c.optim = {1e-3, 0.0, 0, Schedule::wsd, 0.0, 0.999, 1e-12, 0.0, false, std::nullopt, 0.35, std::nullopt, 3e-4, 123};
   c.train = {7, 3, 5, 0xFFFFFFFFFFFFull, 2, 0, 1, 3, 1};
-  c.precision = {Dtype::fp16, LossScale::constant(8192.5), false, false, false, MasterWeights::half, 1e6, 7, 1e-30};
+  c.precision = {Dtype::fp16, LossScale::constant(8192.5), false, false, false, MasterWeights::half, 1e6, 7, 1e-30,
+                 false, std::nullopt};
   c.output = {"", "true"};
   return c;
 }
@@ -211,6 +212,7 @@ TEST(ConfigTest, KeyTableIsWellFormed) {
 TEST(ConfigTest, EnumNames) {
   EXPECT_EQ(to_string(Dtype::bf16), "bf16");
   EXPECT_EQ(to_string(Schedule::linear), "linear");
+  EXPECT_EQ(to_string(Schedule::wsd), "wsd");
   EXPECT_EQ(to_string(LossScale::dynamic()), "dynamic");
   EXPECT_EQ(to_string(LossScale::constant(128)), "128");
 }
