@@ -26,21 +26,28 @@ std::string failed_str(const RecipeResult& rr, size_t tasks) {
   return "FAILED (" + std::to_string(rr.failed_tasks.size()) + "/" + std::to_string(tasks) + " tasks)";
 }
 
+// Two decimals, or two significant digits below 0.1 (a change of 0.004% is not "+0.00").
+std::string pct(double v, bool sign) {
+  if (!std::isfinite(v)) return "n/a";
+  if (v == 0 || std::fabs(v) >= 0.1) return fmt(sign ? "%+.2f" : "%.2f", v);
+  return fmt(sign ? "%+.2g" : "%.2g", v);
+}
+
 // "+1.23 ± 0.45" (a degradation and its paired standard error), or "FAILED".
-std::string change_str(const Change& c, const char* f) {
+std::string change_str(const Change& c, const char* unit) {
   if (c.failed) return "FAILED";
-  std::string out = fmt(f, c.degradation_pct);
+  std::string out = pct(c.degradation_pct, true) + (std::isfinite(c.degradation_pct) ? unit : "");
   if (std::isfinite(c.degradation_pct) && std::isfinite(c.degradation_se_pct))
-    out += " ± " + fmt("%.2f", c.degradation_se_pct);
+    out += " ± " + pct(c.degradation_se_pct, false);
   return out;
 }
 
 std::string mean_str(const RecipeResult& rr, size_t tasks) {
   if (rr.changes.empty()) return rr.failed ? failed_str(rr, tasks) : "-";
   if (rr.failed) return failed_str(rr, tasks);
-  std::string out = fmt("%+.2f", rr.mean_degradation_pct);
+  std::string out = pct(rr.mean_degradation_pct, true);
   if (std::isfinite(rr.mean_degradation_pct) && std::isfinite(rr.mean_degradation_se_pct))
-    out += " ± " + fmt("%.2f", rr.mean_degradation_se_pct);
+    out += " ± " + pct(rr.mean_degradation_se_pct, false);
   return out;
 }
 
@@ -134,7 +141,7 @@ std::string format_table(const PtqResult& r) {
     std::vector<std::string> row{t.name + " " + t.metric + (t.higher_is_better ? " ^" : " v")};
     for (const RecipeResult& rr : r.recipes) {
       std::string cell = score_str(t, rr.scores[i]);
-      if (!rr.changes.empty()) cell += " (" + change_str(rr.changes[i], "%+.2f%%") + ")";
+      if (!rr.changes.empty()) cell += " (" + change_str(rr.changes[i], "%") + ")";
       row.push_back(cell);
     }
     rows.push_back(row);
@@ -192,7 +199,7 @@ std::string format_markdown(const PtqResult& r, const PtqMeta& meta) {
     os << "| " << t.name << " | " << t.metric << (t.higher_is_better ? " ↑" : " ↓") << " |";
     for (const RecipeResult& rr : r.recipes) {
       os << " " << score_str(t, rr.scores[i]);
-      if (!rr.changes.empty()) os << " (" << change_str(rr.changes[i], "%+.2f") << ")";
+      if (!rr.changes.empty()) os << " (" << change_str(rr.changes[i], "") << ")";
       os << " |";
     }
     os << "\n";
