@@ -14,7 +14,7 @@ namespace nurture::eval {
 std::string format_table(const SuiteResult& r);
 
 // {"format": "nurture-eval-v1", "suite": ..., "tasks": [{"name", "kind", "source", "items",
-//  "skipped", "truncated", "warnings", "metrics": {"acc": {"value", "stderr", "stderr_method",
+//  "skipped", "truncated", "nonfinite", "warnings", "metrics": {"acc": {"value", "stderr", "stderr_method",
 //  "higher_is_better"}, ...}, "tokens", "seconds"}], "tokens", "seconds", "tokens_per_s"}
 nlohmann::ordered_json to_json(const SuiteResult& r);
 
