@@ -75,6 +75,10 @@ Action add_eval(CLI::App& app) {
       data::write_file_atomic(path, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       std::cout << "wrote " << path << "\n";
     }
+    if (!o->scoring.log_samples.empty()) {
+      data::write_file_atomic(o->scoring.log_samples, eval::samples_jsonl(prepared, result, ""));
+      std::cout << "wrote " << o->scoring.log_samples << "\n";
+    }
     return 0;
   };
 }

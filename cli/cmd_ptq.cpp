@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/scoring_options.h"
 #include "data/file_io.h"
+#include "eval/report.h"
 #include "eval/runner.h"
 #include "precision/format.h"
 #include "quant/ptq.h"
@@ -42,7 +43,8 @@ Action add_ptq(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("--recipes", o->recipes,
-                 "Comma-separated recipes to compare with pre: " + quant::recipe_names() + ", or all")
+                 "Comma-separated recipes to compare with pre: " + quant::recipe_names() + ", all, or " +
+                     quant::recipe_grammar())
       ->capture_default_str();
   app.add_option("--suite", o->suite, "Suite YAML file, or a shipped suite name (default, paper)")
       ->capture_default_str();
@@ -55,10 +57,10 @@ Action add_ptq(CLI::App& app) {
   app.add_option("--out", o->out, "Output directory (default: <run>/eval/<checkpoint stem>/, see quant/README.md)");
   app.add_flag("--quantize-head", o->quantize_head, "Quantize lm_head too (default: baseline precision)");
   app.add_flag("--int8-kernels", o->int8_kernels,
-               "Run w8a8, w8a8-tensor, w4, llm-int8 and smoothquant recipes with real int8 GEMMs instead of fake "
-               "quantization");
+               "Run recipes with 8-bit activations (or none) and 8- or 4-bit per-channel/per-tensor weights with real "
+               "int8 GEMMs; the others fall back to fake quantization (a log line says so)");
   app.add_option("--calibration-sequences", o->calibration_sequences,
-                 "SmoothQuant: held-out windows of seq_len tokens to calibrate on")
+                 "SmoothQuant and per-tensor activation scales: held-out windows of seq_len tokens to calibrate on")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_scoring_options(app, o->scoring);
@@ -75,13 +77,13 @@ Action add_ptq(CLI::App& app) {
     train::LoadedModel lm = train::load_model(o->checkpoint);
     if (!lm.tokenizer)
       throw std::runtime_error(o->checkpoint + ": no tokenizer.model next to the checkpoint or in its run directory");
-    bool smooth = false;
-    for (const quant::Recipe& r : opt.recipes) smooth = smooth || r.smooth;
+    bool calibrate = false;  // SmoothQuant and static per-tensor activation scales
+    for (const quant::Recipe& r : opt.recipes) calibrate = calibrate || r.needs_calibration();
     eval::HeldOut heldout;
     opt.eval.limit = o->limit;
     opt.eval.score.batch_tokens = o->scoring.batch_tokens;
     opt.eval.log = log;
-    if (suite.needs_heldout() || smooth) {
+    if (suite.needs_heldout() || calibrate) {
       heldout = eval::load_heldout(lm.config, *lm.tokenizer, log);
       opt.eval.heldout = &heldout;
       opt.calibration = &heldout.tokens;
@@ -101,6 +103,12 @@ Action add_ptq(CLI::App& app) {
         quant::to_json(result, meta).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     data::write_file_atomic(out_dir / "ptq.md", quant::format_markdown(result, meta));
     std::cout << "wrote " << (out_dir / "ptq.json").string() << " and ptq.md\n";
+    if (!o->scoring.log_samples.empty()) {
+      std::string lines;
+      for (const quant::RecipeResult& rr : result.recipes) lines += eval::samples_jsonl(prepared, rr.suite, rr.name);
+      data::write_file_atomic(o->scoring.log_samples, lines);
+      std::cout << "wrote " << o->scoring.log_samples << "\n";
+    }
     return 0;
   };
 }

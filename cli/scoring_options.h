@@ -16,10 +16,14 @@ struct ScoringOptions {
   int64_t batch_tokens = 4096;
   int threads = 0;
   bool quiet = false;
+  std::string log_samples;  // --log-samples PATH: one JSON line per scored item (eval/report.h samples_jsonl)
 };
 
-// --batch-tokens, --threads, -q/--quiet (in this order, last in the command's help).
+// --log-samples, --batch-tokens, --threads, -q/--quiet (in this order, last in the command's help).
 inline void add_scoring_options(CLI::App& app, ScoringOptions& o) {
+  app.add_option("--log-samples", o.log_samples,
+                 "Write one JSON line per scored item (and recipe) here: per-choice log-likelihoods, correct, "
+                 "acc_norm, tokens, bytes");
   app.add_option("--batch-tokens", o.batch_tokens, "Tokens per packed forward pass")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -27,4 +27,17 @@ double binomial_stderr(double p, int64_t n);
 double bootstrap_stderr(int64_t n, const std::function<double(std::span<const uint32_t>)>& statistic,
                         int resamples = 1000, uint64_t seed = 1234);
 
+// Paired comparisons of two runs on the same items (a = before, b = after). What decides whether
+// a change is real is the error of the difference, which is much smaller than either score's
+// own error when the items' outcomes are correlated.
+//
+// Standard error of the mean paired difference d_i = b_i − a_i: sqrt(Σ(d_i − d̄)² / (n(n−1))),
+// the sample standard deviation of d over √n. 0 for n < 2.
+double paired_stderr(std::span<const double> a, std::span<const double> b);
+// Standard error of the relative change 100·(b̄ − ā)/ā in percent, by the delta method on
+// (ā, d̄) with sample (co)variances over n:
+//   Var(d̄/ā) ≈ Var(d̄)/ā² − 2·d̄·Cov(d̄, ā)/ā³ + d̄²·Var(ā)/ā⁴.
+// NaN when ā == 0; 0 for n < 2.
+double paired_relative_stderr_pct(std::span<const double> a, std::span<const double> b);
+
 }  // namespace nurture::eval

@@ -1,5 +1,6 @@
 #include "eval/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -49,6 +50,9 @@ std::string format_table(const SuiteResult& r) {
     if (t.skipped)
       out += "note: " + t.name + ": " + std::to_string(t.skipped) + " item(s) skipped, e.g. " +
              (t.warnings.empty() ? std::string("?") : t.warnings[0]) + "\n";
+    if (t.nonfinite)
+      out += "note: " + t.name + ": " + std::to_string(t.nonfinite) +
+             " item(s) had a non-finite log-likelihood (an overflowed forward); the task's metrics are nan\n";
     if (t.truncated)
       out += "note: " + t.name + ": " + std::to_string(t.truncated) +
              " item(s) had their context left-truncated to the model's seq_len\n";
@@ -71,6 +75,7 @@ nlohmann::ordered_json to_json(const SuiteResult& r) {
     x["items"] = t.items;
     x["skipped"] = t.skipped;
     x["truncated"] = t.truncated;
+    x["nonfinite"] = t.nonfinite;
     x["warnings"] = t.warnings;
     x["metrics"] = nlohmann::ordered_json::object();
     for (const Metric& m : t.metrics)
@@ -86,6 +91,51 @@ nlohmann::ordered_json to_json(const SuiteResult& r) {
   j["seconds"] = r.seconds;
   j["tokens_per_s"] = r.tokens_per_s();
   return j;
+}
+
+std::string samples_jsonl(const PreparedSuite& suite, const SuiteResult& r, const std::string& recipe) {
+  std::string out;
+  auto lls = [](const std::vector<Score>& v) {
+    nlohmann::ordered_json a = nlohmann::ordered_json::array();
+    for (const Score& x : v) a.push_back(num(x.logprob));
+    return a;
+  };
+  for (const PreparedTask& task : suite.tasks) {
+    const TaskResult* t = r.task(task.spec.name);
+    if (!t) continue;
+    for (size_t i = 0; i < t->item_scores.size() && i < task.items.size(); ++i) {
+      const PreparedItem& it = task.items[i];
+      const std::vector<Score>& sc = t->item_scores[i];
+      nlohmann::ordered_json x;
+      x["recipe"] = recipe.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(recipe);
+      x["task"] = task.spec.name;
+      x["item"] = i;
+      x["kind"] = name(task.spec.kind);
+      x["loglikelihoods"] = lls(sc);
+      nlohmann::ordered_json tokens = nlohmann::ordered_json::array();
+      for (const Score& s : sc) tokens.push_back(s.tokens);
+      x["tokens"] = tokens;
+      if (task.spec.kind == TaskKind::multiple_choice) {
+        const std::vector<Score>* un = i < t->item_unconditional.size() ? &t->item_unconditional[i] : nullptr;
+        if (un) x["unconditional_loglikelihoods"] = lls(*un);
+        x["label"] = it.label;
+        x["bytes"] = it.bytes;
+        x["chars"] = it.chars;
+        const ChoiceOutcome o = choice_outcome(it, sc, un);
+        x["correct"] = o.acc;
+        x["acc_norm"] = o.acc_norm;
+        x["acc_bytes"] = o.acc_bytes;
+        if (un) x["acc_mutual_info"] = o.acc_mutual_info;
+      } else if (task.spec.kind == TaskKind::last_word) {
+        x["correct"] = sc[0].greedy;
+      } else {
+        x["bytes"] = it.target_bytes;
+      }
+      x["truncated"] = std::any_of(sc.begin(), sc.end(), [](const Score& s) { return s.truncated; });
+      out += x.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+  }
+  return out;
 }
 
 }  // namespace nurture::eval

@@ -208,29 +208,38 @@ std::vector<Metric> last_word_metrics(const std::vector<Score>& s) {
           make("perplexity", ppl(ones), bootstrap_stderr(n, ppl), "bootstrap", false)};
 }
 
+ChoiceOutcome choice_outcome(const PreparedItem& it, const std::vector<Score>& scores,
+                             const std::vector<Score>* unconditional) {
+  auto argmax = [](const std::vector<double>& v) {  // numpy: the first maximum wins
+    return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
+  };
+  std::vector<double> ll, norm, by, mi;
+  for (size_t k = 0; k < scores.size(); ++k) {
+    ll.push_back(scores[k].logprob);
+    norm.push_back(scores[k].logprob / it.chars[k]);
+    by.push_back(scores[k].logprob / it.bytes[k]);
+    if (unconditional) mi.push_back(scores[k].logprob - (*unconditional)[k].logprob);
+  }
+  ChoiceOutcome o;
+  o.acc = argmax(ll) == it.label;
+  o.acc_norm = argmax(norm) == it.label;
+  o.acc_bytes = argmax(by) == it.label;
+  o.acc_mutual_info = unconditional && argmax(mi) == it.label;
+  return o;
+}
+
 std::vector<Metric> choice_metrics(const std::vector<PreparedItem>& items,
                                    const std::vector<std::vector<Score>>& scores, bool partial,
                                    std::vector<double>* correct, const std::vector<std::vector<Score>>* unconditional) {
   const int64_t n = static_cast<int64_t>(items.size());
-  auto argmax = [](const std::vector<double>& v) {  // numpy: the first maximum wins
-    return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
-  };
   double acc = 0, acc_norm = 0, acc_bytes = 0, acc_mi = 0;
   for (size_t i = 0; i < items.size(); ++i) {
-    const PreparedItem& it = items[i];
-    std::vector<double> ll, norm, by, mi;
-    for (size_t k = 0; k < scores[i].size(); ++k) {
-      ll.push_back(scores[i][k].logprob);
-      norm.push_back(scores[i][k].logprob / it.chars[k]);
-      by.push_back(scores[i][k].logprob / it.bytes[k]);
-      if (unconditional) mi.push_back(scores[i][k].logprob - (*unconditional)[i][k].logprob);
-    }
-    const bool ok = argmax(ll) == it.label;
-    acc += ok;
-    acc_norm += argmax(norm) == it.label;
-    acc_bytes += argmax(by) == it.label;
-    if (unconditional) acc_mi += argmax(mi) == it.label;
-    if (correct) correct->push_back(ok);
+    const ChoiceOutcome o = choice_outcome(items[i], scores[i], unconditional ? &(*unconditional)[i] : nullptr);
+    acc += o.acc;
+    acc_norm += o.acc_norm;
+    acc_bytes += o.acc_bytes;
+    acc_mi += o.acc_mutual_info;
+    if (correct) correct->push_back(o.acc);
   }
   const double d = n ? double(n) : NAN;
   acc /= d, acc_norm /= d, acc_bytes /= d, acc_mi /= d;
@@ -241,6 +250,50 @@ std::vector<Metric> choice_metrics(const std::vector<PreparedItem>& items,
     if (unconditional) m.push_back(make("acc_mutual_info", acc_mi, binomial_stderr(acc_mi, n), "binomial"));
   }
   return m;
+}
+
+std::vector<double> item_outcomes(const PreparedTask& task, const TaskResult& r, const std::string& metric) {
+  std::vector<double> out;
+  const Metric* m = r.metric(metric);
+  if (!m || m->stderr_method != "binomial") return out;
+  for (size_t i = 0; i < r.item_scores.size(); ++i) {
+    if (task.spec.kind == TaskKind::last_word) {
+      out.push_back(r.item_scores[i][0].greedy);
+      continue;
+    }
+    const ChoiceOutcome o =
+        choice_outcome(task.items[i], r.item_scores[i], r.item_unconditional.empty() ? nullptr : &r.item_unconditional[i]);
+    out.push_back(metric == "acc" ? o.acc
+                  : metric == "acc_norm" ? o.acc_norm
+                  : metric == "acc_bytes" ? o.acc_bytes
+                                          : o.acc_mutual_info);
+  }
+  return out;
+}
+
+double weighted_metric(const PreparedTask& task, const TaskResult& r, const std::string& metric,
+                       std::span<const uint32_t> w) {
+  if (!r.metric(metric) || r.nonfinite > 0 || w.size() != r.item_scores.size()) return NAN;
+  if (task.spec.kind == TaskKind::likelihood) {
+    double ll = 0, tokens = 0, bytes = 0;
+    for (size_t i = 0; i < w.size(); ++i) {
+      ll += w[i] * r.item_scores[i][0].logprob;
+      tokens += w[i] * double(r.item_scores[i][0].tokens);
+      bytes += w[i] * double(task.items[i].target_bytes);
+    }
+    if (metric == "token_loss") return tokens > 0 ? -ll / tokens : NAN;
+    if (metric == "perplexity") return tokens > 0 ? std::exp(-ll / tokens) : NAN;
+    return bytes > 0 ? -ll / bytes / std::log(2.0) : NAN;  // bits_per_byte
+  }
+  if (task.spec.kind == TaskKind::last_word && metric == "perplexity") {
+    double ll = 0, c = 0;
+    for (size_t i = 0; i < w.size(); ++i) ll += w[i] * r.item_scores[i][0].logprob, c += w[i];
+    return c > 0 ? std::exp(-ll / c) : NAN;
+  }
+  const std::vector<double> v = item_outcomes(task, r, metric);
+  double hits = 0, c = 0;
+  for (size_t i = 0; i < v.size() && i < w.size(); ++i) hits += w[i] * v[i], c += w[i];
+  return c > 0 ? hits / c : NAN;
 }
 
 TaskResult run_task(model::GPT& gpt, const PreparedTask& task, const EvalOptions& opt) {
@@ -263,6 +316,7 @@ TaskResult run_task(Scorer& scorer, const PreparedTask& task) {
     for (const PreparedItem& it : task.items) reqs.push_back(it.requests[0]);
     const std::vector<Score> s = scorer.score(reqs);
     for (const Score& x : s) {
+      r.item_scores.push_back({x});
       r.truncated += x.truncated;
       r.per_item.push_back(task.spec.kind == TaskKind::likelihood ? x.logprob : double(x.greedy));
     }
@@ -302,7 +356,16 @@ TaskResult run_task(Scorer& scorer, const PreparedTask& task) {
     }
     r.metrics = choice_metrics(task.items, scores, !task.spec.mc.blank.empty(), &r.per_item,
                                task.spec.mutual_info ? &uncond : nullptr);
+    r.item_scores = std::move(scores);
+    r.item_unconditional = std::move(uncond);
   }
+  auto finite = [](const std::vector<Score>& v) {
+    return std::all_of(v.begin(), v.end(), [](const Score& x) { return std::isfinite(x.logprob); });
+  };
+  for (size_t i = 0; i < r.item_scores.size(); ++i)
+    r.nonfinite += !finite(r.item_scores[i]) || (i < r.item_unconditional.size() && !finite(r.item_unconditional[i]));
+  if (r.nonfinite > 0)  // an overflowed forward: no metric of this task means anything
+    for (Metric& m : r.metrics) m.value = m.stderr_ = NAN;
   r.tokens = scorer.tokens_fed() - fed0;
   r.seconds = now_s() - t0;
   return r;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,14 @@ struct TaskResult {
   std::vector<std::string> warnings;
   std::vector<Metric> metrics;
   std::vector<double> per_item;  // acc tasks: 1/0 correct (acc); likelihood: window log-likelihood
+  // The scores behind the metrics, per item (task.items order): one Score per request (choice;
+  // one for likelihood windows and last-word items), and for mutual_info the unconditional ones.
+  // They let a caller recompute any metric on a resample (weighted_metric) and pair two runs
+  // item by item (quant/ptq_compare.h), and are what --log-samples writes.
+  std::vector<std::vector<Score>> item_scores, item_unconditional;
+  // Items with a non-finite log-likelihood (an overflowed forward). Any such item makes every
+  // metric of the task NaN: an argmax over NaN scores would otherwise give a plausible accuracy.
+  int64_t nonfinite = 0;
   int64_t tokens = 0;            // tokens run through the model
   double seconds = 0;
   const Metric* metric(const std::string& name) const;
@@ -100,6 +109,21 @@ TaskResult run_task(Scorer& scorer, const PreparedTask& task);
 //   maximum wins ties (numpy argmax). Partial scoring (one shared continuation) reports acc only.
 //   With unconditional scores, acc_mutual_info = [argmax (ll − ll_unconditional) == gold]
 //   (lm-eval api/task.py: the unconditional request is ("", choice)).
+// One multiple-choice item's outcome under each accuracy rule (the first maximum wins ties).
+struct ChoiceOutcome {
+  bool acc = false, acc_norm = false, acc_bytes = false, acc_mutual_info = false;
+};
+ChoiceOutcome choice_outcome(const PreparedItem& item, const std::vector<Score>& scores,
+                             const std::vector<Score>* unconditional = nullptr);
+
+// The value of `metric` with item i counted w[i] times (a bootstrap resample; all ones gives the
+// reported value). NaN for a metric the task does not report.
+double weighted_metric(const PreparedTask& task, const TaskResult& result, const std::string& metric,
+                       std::span<const uint32_t> w);
+// Per-item values of a proportion metric (acc, acc_norm, acc_bytes, acc_mutual_info; those
+// with stderr_method "binomial"): 1 or 0 per item. Empty for other metrics.
+std::vector<double> item_outcomes(const PreparedTask& task, const TaskResult& result, const std::string& metric);
+
 std::vector<Metric> likelihood_metrics(const std::vector<PreparedItem>& items, const std::vector<Score>& scores);
 std::vector<Metric> last_word_metrics(const std::vector<Score>& scores);
 std::vector<Metric> choice_metrics(const std::vector<PreparedItem>& items,

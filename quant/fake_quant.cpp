@@ -61,6 +61,16 @@ FakeQuantObserver::FakeQuantObserver(const Recipe& recipe, model::GPT& gpt, bool
   }
 }
 
+void FakeQuantObserver::set_static_act_ranges(const InputAbsMax& absmax) {
+  static_absmax_.assign(size_t(n_layer_ + 1) * kSlots, 0.0f);
+  for (int l = 0; l < n_layer_; ++l)
+    for (model::LinearSite site : {model::LinearSite::qkv, model::LinearSite::attn_proj, model::LinearSite::fc,
+                                   model::LinearSite::mlp_proj})
+      static_absmax_[slot(l, site)] = absmax.tensor_absmax(l, site);
+  if (include_head_) static_absmax_[slot(n_layer_, model::LinearSite::lm_head)] =
+      absmax.tensor_absmax(n_layer_, model::LinearSite::lm_head);
+}
+
 bool FakeQuantObserver::applies(int layer, model::LinearSite site) const {
   if (site == model::LinearSite::lm_head) return include_head_;
   return layer >= 0 && layer < n_layer_;
@@ -70,7 +80,12 @@ void FakeQuantObserver::linear_input(int layer, model::LinearSite site, core::Te
   if (!recipe_.quantize_acts || !applies(layer, site)) return;
   const int64_t rows = x.rows(), cols = x.cols();
   if (!recipe_.llm_int8) {
-    fake_quant(x.data, rows, cols, recipe_.act, x.data);
+    if (recipe_.act.gran == Granularity::tensor && !static_absmax_.empty()) {
+      const int l = site == model::LinearSite::lm_head ? n_layer_ : layer;
+      fake_quant_static(x.data, rows * cols, static_absmax_[slot(l, site)], recipe_.act, x.data);
+    } else {
+      fake_quant(x.data, rows, cols, recipe_.act, x.data);
+    }
     return;
   }
   outliers_ = outlier_columns(x.data, rows, cols, recipe_.outlier_threshold);

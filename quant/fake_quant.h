@@ -8,6 +8,7 @@
 
 #include "model/gpt.h"
 #include "quant/recipes.h"
+#include "quant/smoothquant.h"
 
 namespace nurture::quant {
 
@@ -47,9 +48,17 @@ void mix_columns(const float* wq, const float* w, int64_t rows, int64_t cols, co
 // per-output-channel int8 weights. So for llm-int8 the parameter store must hold the
 // *unquantized* (baseline) weights; the observer keeps its own fake-quantized copy, made at
 // construction.
+//
+// Per-tensor activations (recipe.static_act_scales()) use the static ranges given by
+// set_static_act_ranges (quant::InputAbsMax from calibration windows), so a score does not
+// depend on what an item is packed with. Without them the scale comes from the current batch
+// (the naive dynamic per-tensor scheme), which run_ptq never uses.
 class FakeQuantObserver : public model::ForwardObserver {
  public:
   FakeQuantObserver(const Recipe& recipe, model::GPT& gpt, bool include_head);
+
+  // The calibrated max |x| of each linear input the recipe quantizes.
+  void set_static_act_ranges(const InputAbsMax& absmax);
 
   void linear_input(int layer, model::LinearSite site, core::Tensor x) override;
   bool linear(core::Ctx& ctx, int layer, model::LinearSite site, const core::Tensor& x, const core::Tensor& w,
@@ -68,6 +77,7 @@ class FakeQuantObserver : public model::ForwardObserver {
   std::vector<std::vector<float>> wq_;  // llm-int8: fake-quantized weights, per (layer, site) slot
   std::vector<int> outliers_;           // llm-int8: the current call's outlier columns
   std::vector<float> mix_;
+  std::vector<float> static_absmax_;    // per (layer, site) slot; empty: dynamic scales
   int64_t calls_ = 0, outlier_cols_ = 0;
 };
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -140,6 +142,21 @@ bool Int8Model::linear(core::Ctx& ctx, int layer, model::LinearSite site, const 
   }
   if (!opt_.act_per_tensor) {
     quantize_rows_int8(xs, M, K, opt_.act_clip, xq, sx, shift);
+  } else if (!opt_.act_absmax.empty()) {  // static per-tensor scale, from calibration
+    QuantSpec spec;
+    spec.gran = Granularity::tensor;
+    spec.clip = opt_.act_clip;
+    const float s = static_scale(opt_.act_absmax.at(slot(layer, site)), spec);
+    auto* q = static_cast<int8_t*>(xq);
+    quantize_static(xs, M * K, s, spec, q);
+    for (int64_t m = 0; m < M; ++m) {
+      // A row holding a non-finite value comes out as a NaN row, as with per-token scales.
+      bool bad = false;
+      for (int64_t k = 0; k < K; ++k) bad |= !std::isfinite(xs[m * K + k]);
+      sx[m] = bad ? std::numeric_limits<float>::quiet_NaN() : s;
+    }
+    if (shift)
+      for (int64_t i = 0; i < M * K; ++i) q[i] = static_cast<int8_t>(q[i] ^ 0x80);
   } else {  // the naive per-tensor baseline: the reference quantizer, one scale broadcast to every row
     QuantSpec spec;
     spec.gran = Granularity::tensor;

@@ -42,6 +42,10 @@ struct Int8Options {
   float weight_clip = 1.0f;
   bool quantize_acts = true;  // false: weight-only
   bool act_per_tensor = false;
+  // act_per_tensor: the calibrated max |x| per (layer * 5 + site) slot (lm_head: layer n_layer),
+  // giving one static scale per linear, as the fake-quant observer's set_static_act_ranges.
+  // Empty: the scale comes from the current batch (dynamic; run_ptq never does this).
+  std::vector<float> act_absmax;
   float act_clip = 1.0f;
   float outlier_threshold = 0;  // > 0: LLM.int8() decomposition at this |x| (activations per token)
   bool include_head = false;    // lm_head too (the recipes leave it in the baseline precision)

@@ -13,14 +13,6 @@
 
 namespace nurture::quant {
 
-Change relative_change(double pre, double post, bool higher_is_better) {
-  Change c;
-  c.abs = post - pre;
-  c.rel_pct = pre != 0 ? 100.0 * (post - pre) / pre : std::numeric_limits<double>::quiet_NaN();
-  c.degradation_pct = higher_is_better ? 0.0 - c.rel_pct : c.rel_pct;  // 0 - x: no "-0.00"
-  return c;
-}
-
 namespace {
 
 int float_bytes(precision::Format f) { return f == precision::Format::fp32 ? 4 : 2; }
@@ -63,6 +55,18 @@ PtqResult run_ptq(model::GPT& gpt, const eval::PreparedSuite& suite, const PtqOp
     if (opt.eval.log) opt.eval.log(m);
   };
 
+  // Calibration windows from the end of the held-out split, run through the baseline model:
+  // SmoothQuant's per-channel max |X_j| (computed once), and each per-tensor recipe's static
+  // activation ranges (on that recipe's own model, after smoothing and rounding, before its
+  // weights are quantized).
+  auto calibrate = [&](const Recipe& recipe) {
+    if (!opt.calibration || opt.calibration->size() < 2)
+      throw std::invalid_argument("recipe '" + recipe.name + "' needs held-out calibration text");
+    InputAbsMax m = calibrate_input_absmax(gpt, *opt.calibration, opt.calibration_sequences, prec);
+    res.calibration_tokens = m.tokens;
+    res.calibration_sequences = m.sequences;
+    return m;
+  };
   InputAbsMax calib;
   bool calibrated = false;
   try {
@@ -70,11 +74,8 @@ PtqResult run_ptq(model::GPT& gpt, const eval::PreparedSuite& suite, const PtqOp
       reset_to_baseline();
       if (recipe.smooth) {
         if (!calibrated) {
-          if (!opt.calibration || opt.calibration->size() < 2)
-            throw std::invalid_argument("recipe '" + recipe.name + "' needs held-out calibration text");
           round_to_baseline();
-          calib = calibrate_input_absmax(gpt, *opt.calibration, opt.calibration_sequences, prec);
-          res.calibration_tokens = calib.tokens;
+          calib = calibrate(recipe);
           calibrated = true;
           log("smoothquant calibration: " + std::to_string(calib.tokens) + " held-out tokens");
           reset_to_baseline();
@@ -82,10 +83,23 @@ PtqResult run_ptq(model::GPT& gpt, const eval::PreparedSuite& suite, const PtqOp
         apply_smoothing(gpt, calib, recipe.alpha);
       }
       round_to_baseline();
+      InputAbsMax ranges;
+      if (recipe.static_act_scales()) {
+        ranges = calibrate(recipe);
+        res.static_act_scales = true;
+        log("recipe " + recipe.name + ": static activation scales from " + std::to_string(ranges.tokens) +
+            " held-out tokens (max |x| per linear input)");
+      }
       std::unique_ptr<Int8Model> int8;
       if (opt.int8_kernels && recipe.quantize_weights) {
         try {
-          int8 = std::make_unique<Int8Model>(gpt, int8_options(recipe, opt.quantize_head));
+          Int8Options io = int8_options(recipe, opt.quantize_head);
+          if (recipe.static_act_scales()) {
+            io.act_absmax.assign(size_t(gpt.config().n_layer + 1) * 5, 0.0f);
+            for (const LinearRef& r : linears)
+              io.act_absmax[size_t(r.layer) * 5 + size_t(r.site)] = ranges.tensor_absmax(r.layer, r.site);
+          }
+          int8 = std::make_unique<Int8Model>(gpt, io);
         } catch (const std::invalid_argument& e) {
           log(std::string("recipe ") + recipe.name + ": no integer kernels (" + e.what() + "); fake quantization");
         }
@@ -94,6 +108,7 @@ PtqResult run_ptq(model::GPT& gpt, const eval::PreparedSuite& suite, const PtqOp
       std::unique_ptr<FakeQuantObserver> obs;
       if ((recipe.quantize_acts || recipe.llm_int8) && !int8)
         obs = std::make_unique<FakeQuantObserver>(recipe, gpt, opt.quantize_head);
+      if (obs && recipe.static_act_scales()) obs->set_static_act_ranges(ranges);
 
       eval::EvalOptions eo = opt.eval;
       eo.score.prec = prec;
@@ -105,6 +120,10 @@ PtqResult run_ptq(model::GPT& gpt, const eval::PreparedSuite& suite, const PtqOp
       rr.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       rr.name = recipe.name;
       rr.description = recipe.description;
+      rr.weight_bits = recipe.weight_bits();
+      rr.act_bits = recipe.act_bits();
+      rr.weight_granularity = recipe.weight_granularity();
+      rr.act_granularity = recipe.act_granularity();
       rr.kernels = int8                                                                   ? "int8"
                    : (recipe.quantize_weights || recipe.quantize_acts || recipe.llm_int8) ? "fake"
                                                                                           : "float";
@@ -125,18 +144,23 @@ PtqResult run_ptq(model::GPT& gpt, const eval::PreparedSuite& suite, const PtqOp
         rr.scores.push_back(m->value);
         rr.stderrs.push_back(m->stderr_);
       }
-      if (!res.recipes.empty()) {
+      std::vector<std::string> names;
+      for (const PtqTask& t : res.tasks) names.push_back(t.name);
+      if (res.recipes.empty()) {  // pre: failed if its own scores are not finite
+        for (size_t i = 0; i < res.tasks.size(); ++i)
+          if (!std::isfinite(rr.scores[i])) rr.failed_tasks.push_back(res.tasks[i].name);
+        rr.failed = !rr.failed_tasks.empty();
+        rr.mean_degradation_pct = rr.mean_degradation_se_pct = 0;
+      } else {
         const RecipeResult& pre = res.recipes.front();
-        double sum = 0;
-        int count = 0;
-        for (size_t i = 0; i < res.tasks.size(); ++i) {
-          rr.changes.push_back(relative_change(pre.scores[i], rr.scores[i], res.tasks[i].higher_is_better));
-          if (std::isfinite(rr.changes.back().degradation_pct)) {
-            sum += rr.changes.back().degradation_pct;
-            ++count;
-          }
-        }
-        rr.mean_degradation_pct = count ? sum / count : std::numeric_limits<double>::quiet_NaN();
+        for (size_t i = 0; i < res.tasks.size(); ++i)
+          rr.changes.push_back(paired_change(suite.tasks[i], res.tasks[i].metric, res.tasks[i].higher_is_better,
+                                             pre.suite.tasks[i], rr.suite.tasks[i]));
+        const RecipeSummary sum = summarize(names, rr.changes);
+        rr.failed = sum.failed;
+        rr.failed_tasks = sum.failed_tasks;
+        rr.mean_degradation_pct = sum.mean_pct;
+        rr.mean_degradation_se_pct = sum.mean_se_pct;
       }
       res.recipes.push_back(std::move(rr));
     }

@@ -6,6 +6,9 @@
 //   1. SmoothQuant recipes fold their scales into the weights (quant/smoothquant.h), computed
 //      once from calibration text run through the baseline model;
 //   2. every parameter is rounded to the baseline format (fp16, bf16 or fp32);
+//   2b. per-tensor activation recipes calibrate one static scale per linear input (max |x| over
+//      the same calibration windows, run through this recipe's model before its weights are
+//      quantized), so no score depends on the batch an item is packed into;
 //   3. weight-quantizing recipes fake-quantize the block linears' weights (LLM.int8() keeps the
 //      baseline weights and mixes per batch, see FakeQuantObserver);
 //   4. the suite runs with the baseline's op precision (activations rounded as a half forward
@@ -20,6 +23,7 @@
 #include "eval/runner.h"
 #include "model/gpt.h"
 #include "precision/format.h"
+#include "quant/ptq_compare.h"
 #include "quant/recipes.h"
 
 namespace nurture::quant {
@@ -31,7 +35,7 @@ struct PtqOptions {
   // Run recipes that quant::int8_options supports with real integer GEMMs (quant/int8_model.h)
   // instead of fake quantization; the others (llm-int8, w4-g128) still use fake quantization.
   bool int8_kernels = false;
-  const std::vector<int32_t>* calibration = nullptr;  // held-out tokens, needed by smoothquant recipes
+  const std::vector<int32_t>* calibration = nullptr;  // held-out tokens, needed by Recipe::needs_calibration()
   int calibration_sequences = 16;                     // windows of seq_len from the end of `calibration`
   eval::EvalOptions eval;                             // limit, batch_tokens, log; prec/observer are set here
 };
@@ -42,13 +46,6 @@ struct PtqTask {
   bool higher_is_better = true;
 };
 
-// The paper's relative degradation: rel_pct = 100·(post − pre)/pre, degradation_pct = rel_pct
-// for lower-is-better metrics and −rel_pct otherwise (positive = worse). NaN when pre == 0.
-struct Change {
-  double abs = 0, rel_pct = 0, degradation_pct = 0;
-};
-Change relative_change(double pre, double post, bool higher_is_better);
-
 struct RecipeResult {
   std::string name, description;
   std::string kernels = "fake";  // "float" (pre), "fake" (quantize → dequantize → fp32 GEMM) or "int8"
@@ -56,7 +53,13 @@ struct RecipeResult {
   double seconds = 0;
   std::vector<double> scores, stderrs;                         // per task, in PtqResult::tasks order
   std::vector<Change> changes;                                 // vs "pre" (empty for "pre" itself)
-  double mean_degradation_pct = 0;                             // mean over tasks with a finite degradation
+  // Any task with a non-finite score (pre or post) fails the recipe: mean_degradation_pct is
+  // then NaN and failed_tasks names those tasks (for "pre": its own non-finite tasks).
+  bool failed = false;
+  std::vector<std::string> failed_tasks;
+  double mean_degradation_pct = 0, mean_degradation_se_pct = 0;
+  int weight_bits = 0, act_bits = 0;                 // 0 = not quantized (the baseline format)
+  std::string weight_granularity, act_granularity;  // Recipe::weight_granularity() / act_granularity()
   int64_t llm_int8_outlier_columns = -1, llm_int8_calls = -1;  // llm-int8 only
   eval::SuiteResult suite;
 };
@@ -66,11 +69,13 @@ struct PtqResult {
   precision::Format baseline = precision::Format::fp16;
   bool quantize_head = false;
   int64_t calibration_tokens = 0;  // 0 when no recipe needed calibration
+  int64_t calibration_sequences = 0;
+  bool static_act_scales = false;  // some recipe used calibrated per-tensor activation scales
   std::vector<PtqTask> tasks;
   std::vector<RecipeResult> recipes;
 };
 
-// Throws std::invalid_argument when a smoothquant recipe has no calibration tokens or the
+// Throws std::invalid_argument when a recipe that needs calibration has no calibration tokens or the
 // recipe list does not start with "pre".
 PtqResult run_ptq(model::GPT& gpt, const eval::PreparedSuite& suite, const PtqOptions& opt);
 

@@ -1,4 +1,4 @@
-// Views of a PtqResult: ptq.json (schema "nurture-ptq-v1", quant/README.md "Output"), ptq.md and
+// Views of a PtqResult: ptq.json (schema "nurture-ptq-v2", quant/README.md "Output"), ptq.md and
 // the console table.
 #pragma once
 

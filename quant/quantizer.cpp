@@ -166,6 +166,27 @@ void fake_quant(const float* x, int64_t rows, int64_t cols, const QuantSpec& spe
   dequantize(q.data(), p, out);
 }
 
+float static_scale(float absmax, const QuantSpec& spec) {
+  validate(spec);
+  // An overflowed calibration (absmax inf or NaN) gives a NaN scale: everything then dequantizes
+  // to NaN instead of to 0.
+  if (!std::isfinite(absmax)) return std::numeric_limits<float>::quiet_NaN();
+  const float amax = spec.clip * absmax;
+  return amax > 0.0f ? amax / float(qmax_sym(spec.bits)) : 1.0f;
+}
+
+void quantize_static(const float* x, int64_t n, float scale, const QuantSpec& spec, int8_t* q) {
+  const float qmax = float(qmax_sym(spec.bits));
+  for (int64_t i = 0; i < n; ++i) q[i] = int8_t(code(std::clamp(rne(x[i] / scale), -qmax, qmax)));
+}
+
+void fake_quant_static(const float* x, int64_t n, float absmax, const QuantSpec& spec, float* out) {
+  const float s = static_scale(absmax, spec), qmax = float(qmax_sym(spec.bits));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = std::isfinite(x[i]) && std::isfinite(s) ? std::clamp(rne(x[i] / s), -qmax, qmax) * s : nan;
+}
+
 std::vector<uint8_t> pack_int4(const int8_t* q, int64_t n) {
   std::vector<uint8_t> packed(size_t((n + 1) / 2), 0);
   for (int64_t i = 0; i < n; ++i) {

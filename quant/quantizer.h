@@ -61,6 +61,15 @@ void dequantize(const int8_t* q, const QuantParams& p, float* x);
 // quantize → dequantize in one pass with params computed from x itself. out may alias x.
 void fake_quant(const float* x, int64_t rows, int64_t cols, const QuantSpec& spec, float* out);
 
+// Static per-tensor quantization (symmetric): one scale fixed in advance from calibration data,
+// scale = clip · absmax / qmax (1 when absmax is 0), instead of the tensor's own range. Values
+// beyond the calibrated range saturate at ±qmax. It is element-wise, so a row's result never
+// depends on the other rows (the batch it is packed with). A non-finite element dequantizes to
+// NaN (an overflow must not be clamped into a plausible value); the others are unaffected.
+float static_scale(float absmax, const QuantSpec& spec);
+void quantize_static(const float* x, int64_t n, float scale, const QuantSpec& spec, int8_t* q);
+void fake_quant_static(const float* x, int64_t n, float absmax, const QuantSpec& spec, float* out);
+
 // Two int4 values per byte: element 2i in the low nibble, 2i+1 in the high nibble, each as a
 // 4-bit two's complement value (so the symmetric range -7..7 and the asymmetric -8..7 both fit).
 // An odd n leaves the last high nibble 0. Values outside -8..7 are a caller bug (not checked).

@@ -12,12 +12,17 @@ class AbsMaxObserver : public model::ForwardObserver {
  public:
   explicit AbsMaxObserver(InputAbsMax& out) : out_(out) {}
   void linear_input(int layer, model::LinearSite site, core::Tensor x) override {
-    if (site == model::LinearSite::lm_head || layer < 0 || layer >= out_.n_layer) return;
-    std::vector<float>& m = out_.per_linear[size_t(layer) * 4 + size_t(site)];
+    const bool head = site == model::LinearSite::lm_head;
+    if (!head && (layer < 0 || layer >= out_.n_layer)) return;
+    std::vector<float>& m = head ? out_.head : out_.per_linear[size_t(layer) * 4 + size_t(site)];
     const int64_t rows = x.rows(), cols = x.cols();
     if (m.empty()) m.assign(size_t(cols), 0.0f);
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) m[size_t(c)] = std::max(m[size_t(c)], std::fabs(x.data[r * cols + c]));
+      for (int64_t c = 0; c < cols; ++c) {
+        // A NaN sticks (std::max would drop it): an overflowed calibration must not look clean.
+        const float a = std::fabs(x.data[r * cols + c]);
+        if (a > m[size_t(c)] || std::isnan(a)) m[size_t(c)] = a;
+      }
   }
 
  private:
@@ -45,7 +50,14 @@ InputAbsMax calibrate_input_absmax(model::GPT& gpt, const std::vector<int32_t>& 
     gpt.forward(ctx, first + s * T, B, T, 0, &obs);
   }
   out.tokens = n * T;
+  out.sequences = n;
   return out;
+}
+
+float InputAbsMax::tensor_absmax(int layer, model::LinearSite site) const {
+  const std::vector<float>& m = at(layer, site);
+  if (m.empty()) throw std::logic_error("activation calibration missing for a linear");
+  return *std::max_element(m.begin(), m.end());
 }
 
 std::vector<float> smooth_scales(const std::vector<float>& x_absmax, const float* w, int64_t out, int64_t in,

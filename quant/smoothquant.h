@@ -18,14 +18,20 @@
 
 namespace nurture::quant {
 
-// max |X_j| per input channel of every block linear, over calibration text.
+// max |X_j| per input channel of every block linear (and lm_head), over calibration text. Used
+// by SmoothQuant (per channel) and by the static per-tensor activation scales (the maximum over
+// channels, tensor_absmax).
 struct InputAbsMax {
   int n_layer = 0;
   std::vector<std::vector<float>> per_linear;  // [layer * 4 + site] for qkv, attn_proj, fc, mlp_proj
+  std::vector<float> head;                     // lm_head's input
   int64_t tokens = 0;
+  int64_t sequences = 0;  // calibration windows of seq_len (or fewer) tokens
   const std::vector<float>& at(int layer, model::LinearSite site) const {
-    return per_linear[size_t(layer) * 4 + size_t(site)];
+    return site == model::LinearSite::lm_head ? head : per_linear[size_t(layer) * 4 + size_t(site)];
   }
+  // max over channels of at(layer, site): the static per-tensor activation range.
+  float tensor_absmax(int layer, model::LinearSite site) const;
 };
 
 // Runs `sequences` windows of the model's seq_len (fewer tokens if `tokens` is short), taken from

@@ -101,3 +101,45 @@ TEST(Metrics, BootstrapStderrOfTheMeanMatchesTheFormula) {
   });
   EXPECT_NEAR(boot, analytic, 0.1 * analytic);
 }
+
+// Paired errors, by hand. Four items scored before (a) and after (b):
+//   a = 1 1 0 1 (mean 0.75), b = 1 0 0 1, d = b − a = 0 −1 0 0 (mean −0.25)
+//   Σ(d − d̄)² = 3·0.0625 + 0.5625 = 0.75 → sample variance 0.25 → SE = sqrt(0.25/4) = 0.25.
+// Unpaired, each proportion has its own SE sqrt(p(1−p)/n) ≈ 0.22 and 0.25; the paired SE is what
+// the difference has. Relative change 100·(−0.25)/0.75 = −33.3%, delta method:
+//   Var(ā) = 0.25/4 = 0.0625, Var(d̄) = 0.0625, Cov(ā, d̄) = (Σ(a − ā)(d − d̄) = −0.25)/3/4
+//   Var(d̄/ā) = 0.0625/0.5625 − 2·(−0.25)·(−0.0208333)/0.421875 + 0.0625·0.0625/0.31640625
+//            = 0.111111 − 0.024691 + 0.012346 = 0.098765 → SE = 31.427%.
+TEST(Metrics, PairedStderrOfADifferenceByHand) {
+  const std::vector<double> a = {1, 1, 0, 1}, b = {1, 0, 0, 1};
+  EXPECT_NEAR(eval::paired_stderr(a, b), 0.25, 1e-12);
+  EXPECT_NEAR(eval::paired_relative_stderr_pct(a, b), 100.0 * std::sqrt(0.0987654320987654), 1e-9);
+  // Identical runs: no uncertainty in the difference however noisy the scores are.
+  EXPECT_EQ(eval::paired_stderr(a, a), 0.0);
+  EXPECT_EQ(eval::paired_relative_stderr_pct(a, a), 0.0);
+  // Every item flips the same way: the difference is certain, too.
+  const std::vector<double> c = {1, 1, 1, 1}, z = {0, 0, 0, 0};
+  EXPECT_EQ(eval::paired_stderr(c, z), 0.0);
+  EXPECT_TRUE(std::isnan(eval::paired_relative_stderr_pct(z, c)));  // ā == 0: no relative change
+  EXPECT_EQ(eval::paired_stderr(std::vector<double>{1}, std::vector<double>{0}), 0.0);  // n < 2
+}
+
+// The per-item outcomes and the resampled metric (what paired errors are computed from) are the
+// reported metrics' own definitions.
+TEST(Metrics, ChoiceOutcomeAndWeightedMetricAgreeWithTheMetrics) {
+  eval::PreparedTask t;
+  t.spec.kind = eval::TaskKind::multiple_choice;
+  t.items = {item(0, {1, 1}), item(1, {1, 4}), item(1, {2, 1})};
+  eval::TaskResult r;
+  r.item_scores = {{ll(-1), ll(-2)}, {ll(-1), ll(-2)}, {ll(-3), ll(-2)}};
+  r.metrics = eval::choice_metrics(t.items, r.item_scores, false);
+  for (const char* m : {"acc", "acc_norm", "acc_bytes"}) {
+    const std::vector<uint32_t> ones(3, 1);
+    EXPECT_DOUBLE_EQ(eval::weighted_metric(t, r, m, ones), r.metric(m)->value) << m;
+  }
+  EXPECT_EQ(eval::item_outcomes(t, r, "acc"), (std::vector<double>{1, 0, 1}));
+  EXPECT_EQ(eval::item_outcomes(t, r, "acc_norm"), (std::vector<double>{1, 1, 0}));  // -2/4 > -1/1; -3/2 > -2/1
+  const std::vector<uint32_t> w = {0, 2, 1};  // item 1 twice, item 2 once
+  EXPECT_DOUBLE_EQ(eval::weighted_metric(t, r, "acc", w), 1.0 / 3.0);
+  EXPECT_TRUE(eval::item_outcomes(t, r, "perplexity").empty());
+}

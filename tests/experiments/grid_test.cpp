@@ -100,12 +100,12 @@ TEST(GridTest, ExplicitVariantsKeepTheirNamesAndGetTheCommonSettings) {
       "  baseline: {}\n"
       "  half: {precision.dtype: fp16, precision.loss_scale: 1024}\n"
       "every: 4\n"
-      "ptq: {recipes: [w8a8, w4], suite: default, baseline: bf16, limit: 10}\n"
+      "ptq: {recipes: [w8a8, w4, w8a4-tensor, w3, w6a6-g64], suite: default, baseline: bf16, limit: 10}\n"
       "analyze: {sequences: 4}\n");
   EXPECT_EQ(names(g), (std::vector<std::string>{"baseline", "half"}));
   EXPECT_EQ(g.variants[1].overrides.front(), (std::pair<std::string, std::string>{"train.steps", "8"}));
   EXPECT_EQ(g.variants[1].axis_values.at("precision.loss_scale"), "1024");
-  EXPECT_EQ(g.settings.recipes, (std::vector<std::string>{"w8a8", "w4"}));
+  EXPECT_EQ(g.settings.recipes, (std::vector<std::string>{"w8a8", "w4", "w8a4-tensor", "w3", "w6a6-g64"}));
   EXPECT_EQ(g.settings.baseline, "bf16");
   EXPECT_EQ(g.settings.limit, 10);
   EXPECT_EQ(g.settings.analyze_sequences, 4);
@@ -139,8 +139,12 @@ TEST(GridTest, MistakesPointAtTheLine) {
             std::string::npos);
   EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq: {baseline: fp8}\n").find("g.yaml:3:"),
             std::string::npos);
+  EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq:\n  recipes: [w8a8,\n    int3]\n")
+                .find("g.yaml:5: ptq.recipes: unknown recipe 'int3'"),
+            std::string::npos);
+  // Ladder recipes go through the same parser as nurture ptq's --recipes.
   EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq:\n  recipes: [w8a8,\n    w9]\n")
-                .find("g.yaml:5: ptq.recipes: unknown recipe 'w9'"),
+                .find("g.yaml:5: ptq.recipes: recipe 'w9': weight bits must be 2..8, got 9"),
             std::string::npos);
   EXPECT_NE(
       error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq: {suite: nosuch}\n").find("g.yaml:3: ptq.suite"),

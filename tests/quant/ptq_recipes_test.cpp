@@ -305,17 +305,93 @@ TEST(Recipes, NamesAndLists) {
   EXPECT_EQ(r[2].name, "w8a8");
   EXPECT_EQ(parse_recipe_list("all").size(), all_recipes().size());
   try {
-    parse_recipe_list("w8a8,w3");
+    parse_recipe_list("w8a8,int3");
     FAIL();
   } catch (const std::invalid_argument& e) {
     EXPECT_EQ(std::string(e.what()),
-              "unknown recipe 'w3' (accepted: pre, w8a8, w8a8-tensor, w4, w4-g128, llm-int8, smoothquant, "
-              "smoothquant-tensor, all)");
+              "unknown recipe 'int3' (accepted: pre, w8a8, w8a8-tensor, w4, w4-g128, llm-int8, smoothquant, "
+              "smoothquant-tensor, all, or w<bits>[a<bits>][-tensor|-g<size>] with bits 2..8, e.g. w8a6, "
+              "w8a4-tensor, w3)");
   }
   EXPECT_EQ(find_recipe("w4-g128").weight.group, 128);
   EXPECT_EQ(find_recipe("w4-g128").weight.gran, Granularity::group);
   EXPECT_EQ(find_recipe("w8a8").act.gran, Granularity::row);
   EXPECT_EQ(find_recipe("w8a8-tensor").weight.gran, Granularity::tensor);
+}
+
+
+// The bit-width ladder: w<bits>[a<bits>][-tensor|-g<size>]. Named recipes that fit the grammar
+// keep their names and descriptions; the rest are built from the name.
+TEST(Recipes, LadderGrammar) {
+  const Recipe w8a6 = find_recipe("w8a6");
+  EXPECT_EQ(w8a6.name, "w8a6");
+  EXPECT_TRUE(w8a6.quantize_weights);
+  EXPECT_EQ(w8a6.weight.bits, 8);
+  EXPECT_EQ(w8a6.weight.gran, Granularity::row);
+  EXPECT_TRUE(w8a6.quantize_acts);
+  EXPECT_EQ(w8a6.act.bits, 6);
+  EXPECT_EQ(w8a6.act.gran, Granularity::row);
+  EXPECT_EQ(w8a6.weight_bits(), 8);
+  EXPECT_EQ(w8a6.act_bits(), 6);
+  EXPECT_EQ(w8a6.weight_granularity(), "per-channel");
+  EXPECT_EQ(w8a6.act_granularity(), "per-token");
+  EXPECT_FALSE(w8a6.needs_calibration());
+  EXPECT_EQ(w8a6.description, "int6 per-token activations x int8 per-output-channel weights");
+
+  const Recipe t = find_recipe("w8a4-tensor");
+  EXPECT_EQ(t.weight.gran, Granularity::tensor);
+  EXPECT_EQ(t.act.gran, Granularity::tensor);
+  EXPECT_EQ(t.act.bits, 4);
+  EXPECT_EQ(t.act_granularity(), "per-tensor");
+  EXPECT_TRUE(t.static_act_scales());
+  EXPECT_TRUE(t.needs_calibration());
+
+  const Recipe w3 = find_recipe("w3");
+  EXPECT_EQ(w3.weight_bits(), 3);
+  EXPECT_EQ(w3.act_bits(), 0);
+  EXPECT_EQ(w3.act_granularity(), "none");
+  EXPECT_EQ(w3.description, "int3 per-output-channel weights, activations in the baseline precision");
+
+  const Recipe g = find_recipe("w6a8-g32");
+  EXPECT_EQ(g.weight.gran, Granularity::group);
+  EXPECT_EQ(g.weight.group, 32);
+  EXPECT_EQ(g.act.gran, Granularity::row);
+  EXPECT_EQ(g.weight_granularity(), "group-32");
+
+  // Aliases: the grammar reading of a named recipe is that recipe.
+  EXPECT_EQ(find_recipe("w4-g128").description, all_recipes()[4].description);
+  EXPECT_EQ(find_recipe("w8a8-tensor").act_granularity(), "per-tensor");
+  EXPECT_EQ(find_recipe("llm-int8").weight_bits(), 8);
+  EXPECT_EQ(find_recipe("pre").weight_bits(), 0);
+  EXPECT_EQ(find_recipe("pre").weight_granularity(), "none");
+  EXPECT_TRUE(find_recipe("smoothquant").needs_calibration());
+
+  const std::vector<Recipe> list = parse_recipe_list("w8a8,w8a6,w8a4,w8a4-tensor,w3,w8a6");
+  ASSERT_EQ(list.size(), 6u);
+  EXPECT_EQ(list[5].name, "w3");
+
+  auto error = [](const std::string& name) {
+    try {
+      find_recipe(name);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string accepted =
+      " (accepted: pre, w8a8, w8a8-tensor, w4, w4-g128, llm-int8, smoothquant, smoothquant-tensor, all, or "
+      "w<bits>[a<bits>][-tensor|-g<size>] with bits 2..8, e.g. w8a6, w8a4-tensor, w3)";
+  EXPECT_EQ(error("w9a8"), "recipe 'w9a8': weight bits must be 2..8, got 9" + accepted);
+  EXPECT_EQ(error("w8a1"), "recipe 'w8a1': activation bits must be 2..8, got 1" + accepted);
+  EXPECT_EQ(error("w8a"), "recipe 'w8a': expected digits after 'a'" + accepted);
+  EXPECT_EQ(error("w8a8-g0"), "recipe 'w8a8-g0': -g needs a group size >= 1, e.g. -g128" + accepted);
+  EXPECT_EQ(error("w4-tensor-g64"),
+            "recipe 'w4-tensor-g64': unexpected '-tensor-g64'; the only suffixes are -tensor and -g<size>, one of them" +
+                accepted);
+  EXPECT_EQ(error("w8x8"), "recipe 'w8x8': unexpected 'x8'; the only suffixes are -tensor and -g<size>, one of them" +
+                               accepted);
+  EXPECT_EQ(error("w16"), "recipe 'w16': weight bits must be 2..8, got 16" + accepted);
+  EXPECT_NE(error("w8").find("no error"), std::string::npos);
 }
 
 }  // namespace

@@ -208,5 +208,39 @@ TEST(Quantizer, RejectsBadSpecs) {
   EXPECT_THROW(compute_params(x, 1, 2, {.bits = 8, .clip = 0.0f}), std::invalid_argument);
 }
 
+
+// Static per-tensor scales (calibrated absmax, not the tensor's own): absmax 31.75 at 8 bits is
+// scale 31.75/127 = 0.25 exactly, so every code below is exact.
+//   0.125 → 0.5 → rne 0 → 0;  0.375 → 1.5 → 2 → 0.5;  40 → 160 → saturates at 127 → 31.75;
+//   −10.1 → −40.4 → −40 → −10;  NaN and −inf → NaN (an overflow stays visible)
+TEST(Quantizer, StaticPerTensorScaleWorkedExample) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  QuantSpec spec;
+  spec.gran = Granularity::tensor;
+  EXPECT_EQ(static_scale(31.75f, spec), 0.25f);
+  const std::vector<float> x = {0.125f, 0.375f, 40.0f, -10.1f, nan, -inf};
+  std::vector<float> out(x.size());
+  fake_quant_static(x.data(), int64_t(x.size()), 31.75f, spec, out.data());
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_EQ(out[1], 0.5f);
+  EXPECT_EQ(out[2], 31.75f);
+  EXPECT_EQ(out[3], -10.0f);
+  EXPECT_TRUE(std::isnan(out[4]));
+  EXPECT_TRUE(std::isnan(out[5]));
+  std::vector<int8_t> q(4);
+  quantize_static(x.data(), 4, 0.25f, spec, q.data());
+  EXPECT_EQ(q, (std::vector<int8_t>{0, 2, 127, -40}));
+  // 4 bits: qmax 7, absmax 1.75 → scale 0.25; 5 saturates at 1.75.
+  spec.bits = 4;
+  const float five = 5.0f;
+  float y = 0;
+  fake_quant_static(&five, 1, 1.75f, spec, &y);
+  EXPECT_EQ(y, 1.75f);
+  EXPECT_EQ(static_scale(0.0f, spec), 1.0f);                  // an all-zero calibration
+  EXPECT_TRUE(std::isnan(static_scale(inf, spec)));           // an overflowed calibration
+  fake_quant_static(&five, 1, nan, spec, &y);
+  EXPECT_TRUE(std::isnan(y));
+}
+
 }  // namespace
 }  // namespace nurture::quant
