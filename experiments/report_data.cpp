@@ -308,6 +308,23 @@ AnalysisResult read_analysis(const fs::path& file) {
   if (j.contains("summary") && j["summary"].is_object())
     for (const auto& [k, v] : j["summary"].items())
       if (v.is_number()) a.summary[k] = v.get<double>();
+  // Files written before the Figure 5 summary keys existed: the same means from the per-block
+  // entries, so every report shows the paper's quantities, not the all-site averages.
+  auto fill = [&a](const char* key, const std::vector<double>& xs) {
+    if (a.summary.count(key) || xs.empty()) return;
+    double sum = 0;
+    for (double x : xs) sum += x;
+    a.summary[key] = sum / double(xs.size());
+  };
+  std::vector<double> rmse, tstd, spec, ln1;
+  for (const auto& l : a.linears)
+    if (l.site == "qkv") rmse.push_back(l.rmse_int8), tstd.push_back(l.token_std), spec.push_back(l.spectral_norm);
+  for (const auto& n : a.layer_norms)
+    if (n.name == "ln_1") ln1.push_back(n.gain_std);
+  fill("qkv_rmse_int8_mean", rmse);
+  fill("qkv_token_std_mean", tstd);
+  fill("qkv_spectral_norm_mean", spec);
+  fill("ln_1_gain_std_mean", ln1);
   a.precision = str(j, "precision");
   if (j.contains("histograms") && j["histograms"].is_array())
     for (const auto& h : j["histograms"]) {

@@ -12,14 +12,23 @@ namespace nurture::experiments {
 
 namespace {
 
-// analysis.json summary keys copied into every CSV row of the same checkpoint. The first eight
-// are all-site averages (every block linear, every LayerNorm); the Figure 5 quantities of the
-// paper (attn-kqv-proj input and weight, ln_1 gains) come last under their own names.
-const std::vector<std::string> kAnalysisColumns = {
-    "rmse_int8_mean",     "token_std_mean",     "max_abs",
-    "ln_gain_std_mean",   "spectral_norm_mean", "outliers_llm_int8",
-    "outliers_fixed",     "outliers_adaptive",  "qkv_rmse_int8_mean",
-    "qkv_token_std_mean", "ln_1_gain_std_mean", "qkv_spectral_norm_mean"};
+// analysis.json summary numbers copied into every CSV row of the same checkpoint: {column, key}.
+// The paper's Figure 5 quantities (attn-kqv-proj input and weight, ln_1 gains) first; then the
+// all-site averages (every block linear, every LayerNorm), named so they cannot be mistaken for
+// them (analysis.json keeps their older unprefixed keys, which every version has).
+const std::vector<std::pair<std::string, std::string>> kAnalysisColumns = {
+    {"qkv_rmse_int8_mean", "qkv_rmse_int8_mean"},
+    {"qkv_token_std_mean", "qkv_token_std_mean"},
+    {"ln_1_gain_std_mean", "ln_1_gain_std_mean"},
+    {"qkv_spectral_norm_mean", "qkv_spectral_norm_mean"},
+    {"all_sites_rmse_int8_mean", "rmse_int8_mean"},
+    {"all_sites_token_std_mean", "token_std_mean"},
+    {"max_abs", "max_abs"},
+    {"all_sites_ln_gain_std_mean", "ln_gain_std_mean"},
+    {"all_sites_spectral_norm_mean", "spectral_norm_mean"},
+    {"outliers_llm_int8", "outliers_llm_int8"},
+    {"outliers_fixed", "outliers_fixed"},
+    {"outliers_adaptive", "outliers_adaptive"}};
 // Per recipe and checkpoint, and (final checkpoint) the paired comparison with the control.
 const std::vector<std::string> kRecipeColumns = {"task_failed",
                                                  "recipe_failed",
@@ -425,7 +434,7 @@ std::vector<std::string> csv_columns(const RunTree& tree) {
   for (const char* k : {"step", "recipe", "task", "metric", "higher_is_better", "pre", "post", "abs_change",
                         "rel_change_pct", "degradation_pct"})
     c.push_back(k);
-  c.insert(c.end(), kAnalysisColumns.begin(), kAnalysisColumns.end());
+  for (const auto& [column, key] : kAnalysisColumns) c.push_back(column);
   c.insert(c.end(), kRecipeColumns.begin(), kRecipeColumns.end());
   return c;
 }
@@ -501,7 +510,7 @@ std::string summary_csv(const RunTree& tree) {
             row.insert(row.end(), {num(ch->second.abs), num(ch->second.rel_pct), num(ch->second.degradation_pct)});
           else
             row.insert(row.end(), {"", "", ""});
-          for (const auto& k : kAnalysisColumns) {
+          for (const auto& [column, k] : kAnalysisColumns) {
             auto it = a ? a->summary.find(k) : std::map<std::string, double>::const_iterator();
             row.push_back(a && it != a->summary.end() ? exact(it->second) : "");
           }

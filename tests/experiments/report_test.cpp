@@ -98,18 +98,18 @@ TEST_F(ReportTest, CsvHasTheDocumentedColumnsAndNumbers) {
                                            "abs_change",
                                            "rel_change_pct",
                                            "degradation_pct",
-                                           "rmse_int8_mean",
-                                           "token_std_mean",
-                                           "max_abs",
-                                           "ln_gain_std_mean",
-                                           "spectral_norm_mean",
-                                           "outliers_llm_int8",
-                                           "outliers_fixed",
-                                           "outliers_adaptive",
                                            "qkv_rmse_int8_mean",
                                            "qkv_token_std_mean",
                                            "ln_1_gain_std_mean",
                                            "qkv_spectral_norm_mean",
+                                           "all_sites_rmse_int8_mean",
+                                           "all_sites_token_std_mean",
+                                           "max_abs",
+                                           "all_sites_ln_gain_std_mean",
+                                           "all_sites_spectral_norm_mean",
+                                           "outliers_llm_int8",
+                                           "outliers_fixed",
+                                           "outliers_adaptive",
                                            "task_failed",
                                            "recipe_failed",
                                            "failed_tasks",
@@ -151,9 +151,14 @@ TEST_F(ReportTest, CsvHasTheDocumentedColumnsAndNumbers) {
   EXPECT_EQ(a[11], "0.02");
   EXPECT_EQ(a[12], "1");
   EXPECT_EQ(a[13], "1");
-  EXPECT_EQ(a[14], "0.015");  // the same checkpoint's analysis summary
-  EXPECT_EQ(a[19], "0");
-  EXPECT_EQ(a[20], "2");
+  // The same checkpoint's analysis: Figure 5's qkv RMSE (this older file has no qkv summary key:
+  // the mean of its two qkv entries, 0.01 and 0.02), ln_1 gain STD (0.05, 0.06), then the
+  // all-site summary and the outlier counts.
+  EXPECT_EQ(a[14], "0.015");
+  EXPECT_EQ(a[16], "0.055");
+  EXPECT_EQ(a[18], "0.015");
+  EXPECT_EQ(a[23], "0");
+  EXPECT_EQ(a[24], "2");
   // Higher-is-better: a drop in accuracy is a positive degradation.
   const auto b = find("wd=0.1,dtype=fp16", "20", "w4", "lastword");
   EXPECT_EQ(b[11], "-0.1");
