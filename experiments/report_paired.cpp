@@ -28,12 +28,34 @@ std::string signed_fmt(double v, int digits) {
   return s[0] == '-' || s.find_first_not_of("0.") == std::string::npos ? s : "+" + s;
 }
 
+// Whether a variant is a replicate of the control point: flagged control in sweep.json, or named
+// by the sweep for a seed alone ("seed=2", "seed=2,seed=..."), since names list exactly what
+// differs from the control (experiments/README.md "Names"). A grid whose control is not among
+// its seeds (experiments/seeds.yaml's seeds: [1, 2]) has no variant flagged control.
+bool control_replicate(const Variant& v) {
+  if (v.control) return true;
+  if (v.name.empty()) return false;
+  size_t start = 0;
+  while (start <= v.name.size()) {
+    const size_t end = std::min(v.name.find(',', start), v.name.size());
+    if (v.name.compare(start, 5, "seed=") != 0) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string seed_of(const RunTree& tree, const Variant& v) { return value_of(v, "train.seed", find_control(tree)); }
 
 std::vector<Point> grid_points(const RunTree& tree) {
   const Variant* control = find_control(tree);
+  if (!control)
+    for (const auto& v : tree.variants)
+      if (control_replicate(v)) {
+        control = &v;
+        break;
+      }
   std::vector<std::pair<std::map<std::string, std::string>, Point>> points;
   for (const auto& v : tree.variants) {
     std::map<std::string, std::string> key;
@@ -50,11 +72,15 @@ std::vector<Point> grid_points(const RunTree& tree) {
       it = points.end() - 1;
     }
     it->second.variants.push_back(&v);
-    it->second.control = it->second.control || v.control;
+    it->second.control = it->second.control || control_replicate(v);
   }
   std::vector<Point> out;
+  bool have_control = false;
   for (auto& [key, p] : points) {
-    if (p.control) p.label = "control";
+    // Only one control point: were two points named by their seed alone (not a sweep's names),
+    // the second is an ordinary point.
+    if (p.control && have_control) p.control = false;
+    if (p.control) p.label = "control", have_control = true;
     if (p.label.empty()) p.label = p.variants.front()->name;
     if (p.control)
       out.insert(out.begin(), p);

@@ -295,6 +295,25 @@ TEST_F(SeedsReportTest, BitWidthLadderFromV2Fields) {
   EXPECT_EQ(slurp(report().markdown).find("Bit-width ladder"), std::string::npos);
 }
 
+// experiments/seeds.yaml's layout: the control's seeds are all named "seed=N" and none is the
+// control itself (its base seed is not in the list), so sweep.json flags no variant as control.
+TEST_F(SeedsReportTest, ControlPointFoundFromSeedOnlyNames) {
+  std::vector<V> vs;
+  for (int s = 1; s <= 3; ++s) {
+    const std::string seed = std::to_string(s);
+    vs.push_back({"seed=" + seed, seed, "1", "bf16", false, {{"w8a8", 1}}});
+    vs.push_back({"seed=" + seed + ",clip=none", seed, "null", "bf16", false, {{"w8a8", 1.0 + s}}});
+  }
+  tree(vs);
+  const RunTree t = load_run_tree(root_ / "runs");
+  const auto pts = grid_points(t);
+  ASSERT_EQ(pts.size(), 2u);
+  EXPECT_TRUE(pts[0].control);
+  EXPECT_EQ(pts[0].label, "control");
+  EXPECT_EQ(pts[1].label, "grad_clip=null");
+  EXPECT_NEAR(difference_from_control(t, pts[1], pts[0], "w8a8", heldout_degradation).diff.mean, 2, 1e-9);
+}
+
 TEST_F(SeedsReportTest, OneSeedSaysSoInsteadOfAnInterval) {
   tree({{"control", "1", "1", "bf16", true, {{"w8a8", 1}}}, {"clip=none", "1", "null", "bf16", false, {{"w8a8", 2}}}});
   const std::string md = slurp(report().markdown);
