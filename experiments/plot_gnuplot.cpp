@@ -201,12 +201,15 @@ void paired_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& 
   DataFile d;
   std::vector<std::string> titles;
   bool intervals = false;
-  for (const auto& r : recipes) {
+  for (size_t ri = 0; ri < recipes.size(); ++ri) {
+    const std::string& r = recipes[ri];
+    // Recipes side by side around each point's tick, so their intervals do not hide each other.
+    const double shift = (double(ri) - 0.5 * double(recipes.size() - 1)) * 0.12;
     std::string cols = "x point";
     for (const auto& p : rows) cols += " " + std::string(p.measure == heldout_degradation ? "heldout" : "task_mean") + " ci_low ci_high";
     d.begin(r, cols);
     for (size_t i = 1; i < points.size(); ++i) {
-      std::vector<std::string> row = {std::to_string(i - 1), data_label(points[i].label)};
+      std::vector<std::string> row = {exact(double(i - 1) + shift), data_label(points[i].label)};
       for (const auto& p : rows) {
         const ControlDifference c = difference_from_control(tree, points[i], points.front(), r, p.measure);
         const bool ok = !c.is_failed() && c.diff.n > 0;
@@ -333,7 +336,7 @@ void figure4(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
     }
     std::vector<std::string> shown;
     for (const auto& t : titles[i]) shown.push_back(t);
-    std::string s = plot_series(files[i], shown, "1:2", "lines lw 1.2", styles);
+    std::string s = plot_series(files[i], shown, "1:2", "histeps lw 1.2", styles);
     // An empty title still makes a legend entry in gnuplot: `notitle` removes it.
     for (size_t k = 0; (k = s.find(" title ''", k)) != std::string::npos;) s.replace(k, 9, " notitle");
     gp += s;
