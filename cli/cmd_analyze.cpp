@@ -34,7 +34,7 @@ Action add_analyze(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   // fp16 is nurture ptq's default --baseline: the statistics describe the model PTQ quantizes.
   app.add_option("--precision", o->precision,
-                 "Number format of the analysed model and its forward, as nurture ptq --baseline (fp16, bf16, fp32)")
+                 "Number format of the analysed parameters and forward, as in nurture ptq --baseline")
       ->capture_default_str()
       ->check(CLI::IsMember({"fp16", "bf16", "fp32"}));
   app.add_option("--threads", o->threads, "OpenMP threads (0 = all cores)")->capture_default_str();
