@@ -111,7 +111,8 @@ Value heldout_degradation(const PtqResult& e, const std::string& recipe) {
   for (const PtqTask& t : e.tasks)
     if (t.kind == "likelihood") {
       auto it = r->change.find(t.name);
-      return {it == r->change.end() ? std::nullopt : it->second.degradation_pct};
+      if (it == r->change.end()) return {};
+      return {it->second.degradation_pct, false, 0, it->second.degradation_se_pct};
     }
   return {};
 }
@@ -120,7 +121,7 @@ Value task_mean_degradation(const PtqResult& e, const std::string& recipe) {
   const PtqRecipe* r = e.recipe(recipe);
   if (!r) return {};
   if (r->failed) return {std::nullopt, true, int(r->failed_tasks.size())};
-  return {r->mean_degradation_pct};
+  return {r->mean_degradation_pct, false, 0, r->mean_degradation_se_pct};
 }
 
 bool has_heldout(const RunTree& tree, const std::vector<std::string>& recipes) {

@@ -41,6 +41,7 @@ struct Value {
   std::optional<double> x;
   bool failed = false;
   int failed_tasks = 0;
+  std::optional<double> se;  // its standard error over items (nurture-ptq-v2), when given
 };
 using Measure = Value (*)(const PtqResult& eval, const std::string& recipe);
 

@@ -36,6 +36,7 @@ const std::vector<std::string> kRecipeColumns = {"task_failed",
                                                  "weight_bits",
                                                  "act_bits",
                                                  "heldout_degradation_pct",
+                                                 "heldout_degradation_se_pct",
                                                  "mean_degradation_pct",
                                                  "mean_degradation_se_pct",
                                                  "n_seeds",
@@ -133,7 +134,7 @@ std::string task_mean_text(const PtqRecipe* r) {
 std::string heldout_text(const PtqResult& e, const std::string& recipe) {
   const Value x = heldout_degradation(e, recipe);
   if (x.failed) return failed_text(x.failed_tasks);
-  return opt(x.x, 3);
+  return opt(x.x, 3) + (x.x && x.se ? " ± " + fmt(*x.se, 3) : "");
 }
 
 Section table4_section(const RunTree& tree) {
@@ -202,8 +203,9 @@ Section recipes_section(const RunTree& tree, bool heldout) {
     s.title = "Held-out bits per byte: % degradation of every recipe";
     s.text =
         "Relative change of the held-out bits per byte (the suite's likelihood task) against `pre` at the last "
-        "evaluated checkpoint (positive = worse): one number from thousands of tokens, the precise signal at "
-        "small scale. FAILED (k tasks): the recipe scored NaN on k tasks.";
+        "evaluated checkpoint (positive = worse), ± its paired standard error when ptq.json gives one "
+        "(nurture-ptq-v2): one number from thousands of tokens, the precise signal at small scale. FAILED (k "
+        "tasks): the recipe scored NaN on k tasks.";
   } else {
     s.title = "Mean % degradation of every recipe (task mean ± standard error)";
     s.text =
@@ -518,7 +520,7 @@ std::string summary_csv(const RunTree& tree) {
           row.insert(row.end(), {task_failed ? "true" : "false", r.failed ? "true" : "false",
                                  std::to_string(r.failed_tasks.size()),
                                  r.weight_bits ? std::to_string(*r.weight_bits) : "",
-                                 r.act_bits ? std::to_string(*r.act_bits) : "", num(held.x),
+                                 r.act_bits ? std::to_string(*r.act_bits) : "", num(held.x), num(held.se),
                                  num(r.mean_degradation_pct), num(r.mean_degradation_se_pct)});
           row.insert(row.end(), cmp.begin(), cmp.end());
           line(row);

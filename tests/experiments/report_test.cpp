@@ -116,6 +116,7 @@ TEST_F(ReportTest, CsvHasTheDocumentedColumnsAndNumbers) {
                                            "weight_bits",
                                            "act_bits",
                                            "heldout_degradation_pct",
+                                           "heldout_degradation_se_pct",
                                            "mean_degradation_pct",
                                            "mean_degradation_se_pct",
                                            "n_seeds",
