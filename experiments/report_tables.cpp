@@ -104,6 +104,11 @@ Section variants_section(const RunTree& tree) {
     std::string evaluated;
     for (const auto& e : v.evals) evaluated += (evaluated.empty() ? "" : ", ") + std::to_string(e.step);
     std::string note = v.error;
+    // A recipe that failed at the last checkpoint is named here too, so the first table a reader
+    // sees already says which numbers are missing and why.
+    if (const PtqResult* e = v.final_eval())
+      for (const auto& r : e->recipes)
+        if (r.failed) note += (note.empty() ? "" : "; ") + r.name + " " + failed_text(int(r.failed_tasks.size()));
     for (const auto& p : v.problems) note += (note.empty() ? "" : "; ") + p;
     row.insert(row.end(), {v.state(), steps ? std::to_string(steps) : kMissing, opt(loss, 4), opt(val, 4),
                            evaluated.empty() ? kMissing : evaluated, note});

@@ -239,6 +239,7 @@ TEST_F(SeedsReportTest, OneFailedSeedFailsTheCellEverywhere) {
   // The fp16 point's w4 failed in seed 3: no mean over the two good seeds, anywhere.
   EXPECT_NE(md.find("| dtype=fp16 | w4 | 3 | FAILED (1 task; 1/3 seeds) | — | failed |"), std::string::npos) << md;
   EXPECT_NE(md.find("FAILED (1 task; 1/3 seeds)"), std::string::npos);
+  EXPECT_NE(md.find("| fp16 | no analysis | — | — | — | 30 | w4 FAILED (1 task) |"), std::string::npos) << md;  // Variants note
   // (v2 file: the held-out degradation carries its standard error, 0.1.)
   EXPECT_NE(md.find("| seed=3,dtype=fp16 | 30 | 4.000 ± 0.100 | FAILED (1 task) |"), std::string::npos) << md;
   EXPECT_NE(md.find("| seed=3,dtype=fp16 | 30 | 2.00 ± 0.25 | FAILED (1 task) |"), std::string::npos) << md;
