@@ -255,7 +255,9 @@ void ladder_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& 
   const std::string name = "fig_bit_ladder";
   std::string gp = preamble(name, 560 * int(ladders.size()) + 60, 480);
   gp += "set multiplot layout 1," + std::to_string(ladders.size()) + " title " +
-        q("Held-out % degradation by bit width") + "\n" + kHeadroom + "set ylabel " +
+        q("Held-out % degradation by bit width") +
+        // Half a bit of room left and right, so the end rungs' error bars are not on the frame.
+        "\nset offsets 0.5, 0.5, graph 0.08, graph 0.08\nset ylabel " +
         q("% degradation of held-out bits/byte") + "\n";
   for (size_t li = 0; li < ladders.size(); ++li) {
     const Ladder& l = ladders[li];
