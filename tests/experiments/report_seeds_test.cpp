@@ -244,7 +244,7 @@ TEST_F(SeedsReportTest, OneFailedSeedFailsTheCellEverywhere) {
   EXPECT_NE(md.find("| seed=3,dtype=fp16 | 30 | 4.000 ± 0.100 | FAILED (1 task) |"), std::string::npos) << md;
   EXPECT_NE(md.find("| seed=3,dtype=fp16 | 30 | 2.00 ± 0.25 | FAILED (1 task) |"), std::string::npos) << md;
   EXPECT_NE(f.printed_summary.find("FAILED (1 task)"), std::string::npos);
-  EXPECT_NE(slurp(f.html).find("FAILED (1 task; 1/3 seeds)"), std::string::npos);
+  EXPECT_NE(slurp(f.html).find("<td class=\"num failed\">FAILED (1 task; 1/3 seeds)</td>"), std::string::npos);
   // In the per-axis table the fp16 cell is failed, the bf16 one is the mean ± CI over 3 seeds.
   const RunTree t = load_run_tree(root_ / "runs");
   const auto pts = grid_points(t);
