@@ -23,11 +23,11 @@ double student_t_quantile(double p, double df);
 // The mean of per-seed differences d_i = variant_i − control_i with its confidence interval
 // mean ± t(1 − α/2, n − 1) · sd / √n. With one pair there is no interval (sd is undefined).
 struct PairedDifference {
-  int n = 0;                                  // pairs (seeds present in both)
-  double mean = 0;                            // mean difference
-  std::optional<double> sd;                   // sample standard deviation of the d_i (n >= 2)
-  std::optional<double> ci_low, ci_high;      // the confidence interval (n >= 2)
-  std::optional<double> half_width;           // (ci_high − ci_low) / 2
+  int n = 0;                              // pairs (seeds present in both)
+  double mean = 0;                        // mean difference
+  std::optional<double> sd;               // sample standard deviation of the d_i (n >= 2)
+  std::optional<double> ci_low, ci_high;  // the confidence interval (n >= 2)
+  std::optional<double> half_width;       // (ci_high − ci_low) / 2
   // The smallest true difference a two-sided test at this level detects with 80% power:
   // (t(1 − α/2, n − 1) + t(0.8, n − 1)) · sd / √n (the usual t approximation, taking the
   // observed sd as the true one). Larger than half_width, which only has 50% power.

@@ -137,7 +137,8 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
         for (const auto& r : recipes) cols += " " + r + (row.measure == heldout_degradation ? "_heldout" : "");
       if (replicates)
         for (const auto& row : rows)
-          for (const auto& r : recipes) cols += " " + r + (row.measure == heldout_degradation ? "_heldout" : "") + "_ci95";
+          for (const auto& r : recipes)
+            cols += " " + r + (row.measure == heldout_degradation ? "_heldout" : "") + "_ci95";
       d.begin(title, cols);
       for (size_t i = 0; i < c.values.size(); ++i) {
         auto it = by_value.find(c.values[i]);
@@ -206,7 +207,8 @@ void paired_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& 
     // Recipes side by side around each point's tick, so their intervals do not hide each other.
     const double shift = (double(ri) - 0.5 * double(recipes.size() - 1)) * 0.12;
     std::string cols = "x point";
-    for (const auto& p : rows) cols += " " + std::string(p.measure == heldout_degradation ? "heldout" : "task_mean") + " ci_low ci_high";
+    for (const auto& p : rows)
+      cols += " " + std::string(p.measure == heldout_degradation ? "heldout" : "task_mean") + " ci_low ci_high";
     d.begin(r, cols);
     for (size_t i = 1; i < points.size(); ++i) {
       std::vector<std::string> row = {exact(double(i - 1) + shift), data_label(points[i].label)};
@@ -224,18 +226,20 @@ void paired_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& 
     titles.push_back(r);
   }
   std::string xtics = "set xtics (";
-  for (size_t i = 1; i < points.size(); ++i) xtics += (i > 1 ? ", " : "") + q(points[i].label) + " " + std::to_string(i - 1);
+  for (size_t i = 1; i < points.size(); ++i)
+    xtics += (i > 1 ? ", " : "") + q(points[i].label) + " " + std::to_string(i - 1);
   xtics += ") rotate by -20\n";
   std::string gp = preamble(name, 900, 420 * int(rows.size()));
   gp += "set multiplot layout " + std::to_string(rows.size()) + ",1 title " +
-        q("Point − control, paired by seed (95% CI)") + "\n" + kHeadroom + xtics + "set xrange [-0.5:" +
-        std::to_string(points.size() - 1) + "-0.5]\nset xzeroaxis lt -1\n";
+        q("Point − control, paired by seed (95% CI)") + "\n" + kHeadroom + xtics +
+        "set xrange [-0.5:" + std::to_string(points.size() - 1) + "-0.5]\nset xzeroaxis lt -1\n";
   for (size_t p = 0; p < rows.size(); ++p) {
     const std::string c = std::to_string(3 + 3 * p);
     gp += key(p) + "set ylabel " + q("difference in " + rows[p].ylabel) + "\nset title " +
           q("point − control" + rows[p].title_suffix) + "\n";
-    gp += plot_series(name + ".dat", titles, "1:" + c + ":" + std::to_string(4 + 3 * p) + ":" + std::to_string(5 + 3 * p),
-                      "yerrorbars lw 2 pt 7");
+    gp +=
+        plot_series(name + ".dat", titles, "1:" + c + ":" + std::to_string(4 + 3 * p) + ":" + std::to_string(5 + 3 * p),
+                    "yerrorbars lw 2 pt 7");
   }
   gp += "unset multiplot\n";
   write(dir, name + ".dat", d.text);
@@ -257,8 +261,7 @@ void ladder_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& 
   gp += "set multiplot layout 1," + std::to_string(ladders.size()) + " title " +
         q("Held-out % degradation by bit width") +
         // Half a bit of room left and right, so the end rungs' error bars are not on the frame.
-        "\nset offsets 0.5, 0.5, graph 0.08, graph 0.08\nset ylabel " +
-        q("% degradation of held-out bits/byte") + "\n";
+        "\nset offsets 0.5, 0.5, graph 0.08, graph 0.08\nset ylabel " + q("% degradation of held-out bits/byte") + "\n";
   for (size_t li = 0; li < ladders.size(); ++li) {
     const Ladder& l = ladders[li];
     DataFile d;

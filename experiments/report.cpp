@@ -41,11 +41,13 @@ ReportFiles write_report(const ReportOptions& o) {
     if (heldout) f.heldout_table = to_markdown(s.table);
     if (task_mean) f.degradation_table = to_markdown(s.table);
     if (in_paired) f.paired_tables += s.title + ":\n\n" + to_markdown(s.table) + "\n";
-    if (heldout || task_mean) f.printed_summary += s.title + " (positive = worse, last evaluated checkpoint):\n\n" + to_markdown(s.table) + "\n";
+    if (heldout || task_mean)
+      f.printed_summary +=
+          s.title + " (positive = worse, last evaluated checkpoint):\n\n" + to_markdown(s.table) + "\n";
   }
   if (!f.printed_summary.empty() && !f.paired_tables.empty())
-    f.printed_summary += "Differences from the control, paired by seed (95% CI; verdict: effect / none detected):\n\n" +
-                         f.paired_tables;
+    f.printed_summary +=
+        "Differences from the control, paired by seed (95% CI; verdict: effect / none detected):\n\n" + f.paired_tables;
 
   std::vector<Plot> plots;
   if (o.plots) {

@@ -107,7 +107,7 @@ Value heldout_degradation(const PtqResult& e, const std::string& recipe) {
   if (!r) return {};
   // A recipe that failed anywhere produced non-finite outputs: its held-out number, even if
   // finite, is not a measurement of that recipe working.
-  if (r->failed) return {std::nullopt, true, int(r->failed_tasks.size())};
+  if (r->failed) return {std::nullopt, true, int(r->failed_tasks.size()), std::nullopt};
   for (const PtqTask& t : e.tasks)
     if (t.kind == "likelihood") {
       auto it = r->change.find(t.name);
@@ -120,7 +120,7 @@ Value heldout_degradation(const PtqResult& e, const std::string& recipe) {
 Value task_mean_degradation(const PtqResult& e, const std::string& recipe) {
   const PtqRecipe* r = e.recipe(recipe);
   if (!r) return {};
-  if (r->failed) return {std::nullopt, true, int(r->failed_tasks.size())};
+  if (r->failed) return {std::nullopt, true, int(r->failed_tasks.size()), std::nullopt};
   return {r->mean_degradation_pct, false, 0, r->mean_degradation_se_pct};
 }
 

@@ -64,8 +64,8 @@ struct Cell {
   int variants = 0;        // variants with a value or a failure
 
   bool is_failed() const { return failed > 0; }
-  std::optional<double> mean() const;   // empty when failed or empty
-  std::optional<double> sd() const;     // sample standard deviation; empty below two values
+  std::optional<double> mean() const;  // empty when failed or empty
+  std::optional<double> sd() const;    // sample standard deviation; empty below two values
   // Half width of the 95% confidence interval of the mean, t(0.975, n − 1) · sd / √n.
   std::optional<double> ci95_half() const;
 };

@@ -168,7 +168,8 @@ PtqResult read_ptq(const fs::path& file) {
   const json j = parse_json_file(file);
   const std::string format = str(j, "format");
   if (!format.empty() && format != "nurture-ptq-v1" && format != "nurture-ptq-v2")
-    throw std::runtime_error(file.string() + ": format is '" + format + "', expected 'nurture-ptq-v1' or 'nurture-ptq-v2'");
+    throw std::runtime_error(file.string() + ": format is '" + format +
+                             "', expected 'nurture-ptq-v1' or 'nurture-ptq-v2'");
   PtqResult r;
   r.file = file;
   r.step = static_cast<int64_t>(num(j, "step", file));

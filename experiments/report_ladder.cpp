@@ -28,8 +28,7 @@ std::vector<Ladder> bit_ladders(const RunTree& tree) {
   return out;
 }
 
-std::optional<LadderRung> smallest_bits_under(const RunTree& /*tree*/, const Point& point, const Ladder& ladder,
-                                              double threshold_pct) {
+std::optional<LadderRung> smallest_bits_under(const Point& point, const Ladder& ladder, double threshold_pct) {
   std::optional<LadderRung> best;
   for (const LadderRung& r : ladder.rungs) {  // widest first
     const auto m = collect(point.variants, r.recipe, heldout_degradation).mean();
@@ -61,7 +60,7 @@ std::vector<Section> ladder_sections(const RunTree& tree) {
   for (const auto& p : points) {
     std::vector<std::string> row = {p.label};
     for (const auto& l : ladders) {
-      const auto r = smallest_bits_under(tree, p, l);
+      const auto r = smallest_bits_under(p, l);
       row.push_back(r ? std::to_string(r->bits) + " (" + r->recipe + ")" : kMissing);
     }
     smallest.table.rows.push_back(row);
@@ -77,7 +76,8 @@ std::vector<Section> ladder_sections(const RunTree& tree) {
     s.table.numeric[0] = false;
     for (const auto& p : points) {
       std::vector<std::string> row = {p.label};
-      for (const auto& r : l.rungs) row.push_back(cell_text(collect(p.variants, r.recipe, heldout_degradation), 3, true));
+      for (const auto& r : l.rungs)
+        row.push_back(cell_text(collect(p.variants, r.recipe, heldout_degradation), 3, true));
       s.table.rows.push_back(row);
     }
     out.push_back(s);

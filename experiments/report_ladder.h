@@ -19,8 +19,8 @@ struct LadderRung {
 };
 
 struct Ladder {
-  std::string name;    // "activation", "weight"
-  std::string xlabel;  // "activation bits (weights int8)"
+  std::string name;               // "activation", "weight"
+  std::string xlabel;             // "activation bits (weights int8)"
   std::vector<LadderRung> rungs;  // descending bits
 };
 
@@ -30,8 +30,7 @@ std::vector<Ladder> bit_ladders(const RunTree& tree);
 // The smallest bit width b of `ladder` such that the point's held-out degradation is below
 // `threshold_pct` at b and at every wider rung (a noisy dip below a failing rung does not
 // count). Empty when even the widest rung is not under the threshold (or failed).
-std::optional<LadderRung> smallest_bits_under(const RunTree& tree, const Point& point, const Ladder& ladder,
-                                              double threshold_pct = 1.0);
+std::optional<LadderRung> smallest_bits_under(const Point& point, const Ladder& ladder, double threshold_pct = 1.0);
 
 // The ladder's tables for summary.md / index.html (none without ladders).
 std::vector<Section> ladder_sections(const RunTree& tree);

@@ -68,7 +68,8 @@ std::string to_html(const Table& t) {
       const std::string cell = c < row.size() ? row[c] : "";
       // A failure must stand out from the numbers around it (index.html styles .failed).
       const bool failed = cell.find("FAILED") != std::string::npos || cell == "failed";
-      std::string cls = std::string(is_numeric(t, c) ? "num" : "") + (failed ? (is_numeric(t, c) ? " failed" : "failed") : "");
+      std::string cls =
+          std::string(is_numeric(t, c) ? "num" : "") + (failed ? (is_numeric(t, c) ? " failed" : "failed") : "");
       s += (cls.empty() ? std::string("<td>") : "<td class=\"" + cls + "\">") + html_escape(cell) + "</td>";
     }
     s += "</tr>\n";

@@ -133,7 +133,8 @@ std::string task_mean_text(const PtqRecipe* r) {
   if (!r) return kMissing;
   if (r->failed) return failed_text(int(r->failed_tasks.size()));
   if (!r->mean_degradation_pct) return kMissing;
-  return fmt(*r->mean_degradation_pct, 2) + (r->mean_degradation_se_pct ? " ± " + fmt(*r->mean_degradation_se_pct, 2) : "");
+  return fmt(*r->mean_degradation_pct, 2) +
+         (r->mean_degradation_se_pct ? " ± " + fmt(*r->mean_degradation_se_pct, 2) : "");
 }
 
 std::string heldout_text(const PtqResult& e, const std::string& recipe) {
@@ -331,7 +332,9 @@ std::vector<Section> paired_sections(const RunTree& tree) {
         most_pairs = std::max(most_pairs, d.pairs);
         s.table.rows.push_back({points[i].label, r, std::to_string(d.pairs), difference_text(d, digits),
                                 d.diff.mde80 ? fmt(*d.diff.mde80, digits) : kMissing,
-                                d.is_failed() ? "failed" : d.diff.verdict().empty() ? kMissing : d.diff.verdict()});
+                                d.is_failed()              ? "failed"
+                                : d.diff.verdict().empty() ? kMissing
+                                                           : d.diff.verdict()});
       }
     out.push_back(s);
   }
@@ -414,23 +417,23 @@ std::vector<Section> analysis_sections(const RunTree& tree) {
     if (const AnalysisResult* a = v.final_analysis(); a && !a->precision.empty()) push_unique(formats, a->precision);
   std::string precision;
   for (const auto& f : formats) precision += (precision.empty() ? "" : ", ") + f;
-  return {section("Weight and activation statistics (Figure 5 in table form)",
-                  "The paper's Figure 5 quantities, averaged over blocks at the last analysed checkpoint: the input "
-                  "of attn-kqv-proj (the attention QKV projection, attn.c_attn): RMSE between X and its per-token "
-                  "int8 quantization, and token STD; the STD of the ln_1 gains; the spectral norm of the c_attn "
-                  "weight. Forward precision of the analysis: " +
-                      (precision.empty() ? std::string("fp32 (not recorded: analysis.json before --precision)")
-                                         : precision) +
-                      ". Per-block values: plots/fig5_block_statistics.",
-                  {"attn-kqv-proj RMSE(X, X^) int8", "attn-kqv-proj token STD", "ln_1 gain STD",
-                   "c_attn spectral norm"},
-                  {"qkv_rmse_int8_mean", "qkv_token_std_mean", "ln_1_gain_std_mean", "qkv_spectral_norm_mean"}),
-          section("All-site averages (not the paper's Figure 5)",
-                  "Means over all four block linears (qkv, attn_proj, fc and the post-GELU mlp_proj input) and over "
-                  "every LayerNorm (ln_1, ln_2, ln_f); max |x| over all linear inputs.",
-                  {"all linears RMSE int8", "all linears token STD", "max |x|", "all LN gain STD",
-                   "all linears spectral norm"},
-                  {"rmse_int8_mean", "token_std_mean", "max_abs", "ln_gain_std_mean", "spectral_norm_mean"})};
+  return {
+      section(
+          "Weight and activation statistics (Figure 5 in table form)",
+          "The paper's Figure 5 quantities, averaged over blocks at the last analysed checkpoint: the input "
+          "of attn-kqv-proj (the attention QKV projection, attn.c_attn): RMSE between X and its per-token "
+          "int8 quantization, and token STD; the STD of the ln_1 gains; the spectral norm of the c_attn "
+          "weight. Forward precision of the analysis: " +
+              (precision.empty() ? std::string("fp32 (not recorded: analysis.json before --precision)") : precision) +
+              ". Per-block values: plots/fig5_block_statistics.",
+          {"attn-kqv-proj RMSE(X, X^) int8", "attn-kqv-proj token STD", "ln_1 gain STD", "c_attn spectral norm"},
+          {"qkv_rmse_int8_mean", "qkv_token_std_mean", "ln_1_gain_std_mean", "qkv_spectral_norm_mean"}),
+      section(
+          "All-site averages (not the paper's Figure 5)",
+          "Means over all four block linears (qkv, attn_proj, fc and the post-GELU mlp_proj input) and over "
+          "every LayerNorm (ln_1, ln_2, ln_f); max |x| over all linear inputs.",
+          {"all linears RMSE int8", "all linears token STD", "max |x|", "all LN gain STD", "all linears spectral norm"},
+          {"rmse_int8_mean", "token_std_mean", "max_abs", "ln_gain_std_mean", "spectral_norm_mean"})};
 }
 
 }  // namespace
@@ -522,11 +525,11 @@ std::string summary_csv(const RunTree& tree) {
             row.push_back(a && it != a->summary.end() ? exact(it->second) : "");
           }
           const bool task_failed = ch != r.change.end() && ch->second.failed;
-          row.insert(row.end(), {task_failed ? "true" : "false", r.failed ? "true" : "false",
-                                 std::to_string(r.failed_tasks.size()),
-                                 r.weight_bits ? std::to_string(*r.weight_bits) : "",
-                                 r.act_bits ? std::to_string(*r.act_bits) : "", num(held.x), num(held.se),
-                                 num(r.mean_degradation_pct), num(r.mean_degradation_se_pct)});
+          row.insert(
+              row.end(),
+              {task_failed ? "true" : "false", r.failed ? "true" : "false", std::to_string(r.failed_tasks.size()),
+               r.weight_bits ? std::to_string(*r.weight_bits) : "", r.act_bits ? std::to_string(*r.act_bits) : "",
+               num(held.x), num(held.se), num(r.mean_degradation_pct), num(r.mean_degradation_se_pct)});
           row.insert(row.end(), cmp.begin(), cmp.end());
           line(row);
         }

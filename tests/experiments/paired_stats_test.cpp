@@ -11,9 +11,9 @@ namespace {
 
 TEST(PairedStatsTest, IncompleteBetaMatchesClosedForms) {
   for (double x : {0.0, 0.01, 0.3, 0.5, 0.77, 0.999, 1.0}) {
-    EXPECT_NEAR(incomplete_beta(1, 1, x), x, 1e-14) << x;                         // uniform
-    EXPECT_NEAR(incomplete_beta(3, 1, x), x * x * x, 1e-14) << x;                 // I_x(a,1) = x^a
-    EXPECT_NEAR(incomplete_beta(1, 4, x), 1 - std::pow(1 - x, 4), 1e-14) << x;    // I_x(1,b) = 1-(1-x)^b
+    EXPECT_NEAR(incomplete_beta(1, 1, x), x, 1e-14) << x;                       // uniform
+    EXPECT_NEAR(incomplete_beta(3, 1, x), x * x * x, 1e-14) << x;               // I_x(a,1) = x^a
+    EXPECT_NEAR(incomplete_beta(1, 4, x), 1 - std::pow(1 - x, 4), 1e-14) << x;  // I_x(1,b) = 1-(1-x)^b
     EXPECT_NEAR(incomplete_beta(2.5, 0.5, x), 1 - incomplete_beta(0.5, 2.5, 1 - x), 1e-14) << x;  // symmetry
   }
   EXPECT_NEAR(incomplete_beta(7.3, 7.3, 0.5), 0.5, 1e-14);

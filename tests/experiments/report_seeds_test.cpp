@@ -123,8 +123,13 @@ class SeedsReportTest : public ::testing::Test {
       const std::string seed = std::to_string(s);
       vs.push_back({s == 1 ? "control" : "seed=" + seed, seed, "1", "bf16", s == 1, {{"w8a8", 1}, {"w4", 10}}});
       vs.push_back({"seed=" + seed + ",clip=none", seed, "null", "bf16", false, {{"w8a8", clip[s - 1]}, {"w4", 20}}});
-      vs.push_back({"seed=" + seed + ",dtype=fp16", seed, "1", "fp16", false,
-                    {{"w8a8", fp16[s - 1]}, {"w4", 30, s == 3}}, s == 3});
+      vs.push_back({"seed=" + seed + ",dtype=fp16",
+                    seed,
+                    "1",
+                    "fp16",
+                    false,
+                    {{"w8a8", fp16[s - 1]}, {"w4", 30, s == 3}},
+                    s == 3});
     }
     tree(vs);
   }
@@ -239,7 +244,8 @@ TEST_F(SeedsReportTest, OneFailedSeedFailsTheCellEverywhere) {
   // The fp16 point's w4 failed in seed 3: no mean over the two good seeds, anywhere.
   EXPECT_NE(md.find("| dtype=fp16 | w4 | 3 | FAILED (1 task; 1/3 seeds) | — | failed |"), std::string::npos) << md;
   EXPECT_NE(md.find("FAILED (1 task; 1/3 seeds)"), std::string::npos);
-  EXPECT_NE(md.find("| fp16 | no analysis | — | — | — | 30 | w4 FAILED (1 task) |"), std::string::npos) << md;  // Variants note
+  EXPECT_NE(md.find("| fp16 | no analysis | — | — | — | 30 | w4 FAILED (1 task) |"), std::string::npos)
+      << md;  // Variants note
   // (v2 file: the held-out degradation carries its standard error, 0.1.)
   EXPECT_NE(md.find("| seed=3,dtype=fp16 | 30 | 4.000 ± 0.100 | FAILED (1 task) |"), std::string::npos) << md;
   EXPECT_NE(md.find("| seed=3,dtype=fp16 | 30 | 2.00 ± 0.25 | FAILED (1 task) |"), std::string::npos) << md;
@@ -272,9 +278,9 @@ TEST_F(SeedsReportTest, OneFailedSeedFailsTheCellEverywhere) {
 }
 
 TEST_F(SeedsReportTest, BitWidthLadderFromV2Fields) {
-  const std::vector<R> ladder = {{"w8a8", 0.2, false, 8, 8}, {"w8a6", 0.8, false, 8, 6},  {"w8a4", 5, false, 8, 4},
-                                 {"w8a4-tensor", 9, false, 8, 4}, {"w6a6", 2, false, 6, 6}, {"w4", 0.9, false, 4, 0},
-                                 {"w3", 3, false, 3, 0},     {"w4-g128", 0.5, false, 4, 0}};
+  const std::vector<R> ladder = {
+      {"w8a8", 0.2, false, 8, 8}, {"w8a6", 0.8, false, 8, 6}, {"w8a4", 5, false, 8, 4}, {"w8a4-tensor", 9, false, 8, 4},
+      {"w6a6", 2, false, 6, 6},   {"w4", 0.9, false, 4, 0},   {"w3", 3, false, 3, 0},   {"w4-g128", 0.5, false, 4, 0}};
   tree({{"control", "1", "1", "bf16", true, ladder, true}});
   const RunTree t = load_run_tree(root_ / "runs");
   const auto ladders = bit_ladders(t);
@@ -284,8 +290,8 @@ TEST_F(SeedsReportTest, BitWidthLadderFromV2Fields) {
   EXPECT_EQ(ladders[0].rungs[2].recipe, "w8a4");
   EXPECT_EQ(ladders[1].rungs.size(), 2u);  // 4 (w4), 3
   const auto pts = grid_points(t);
-  EXPECT_EQ(smallest_bits_under(t, pts[0], ladders[0])->bits, 6);
-  EXPECT_EQ(smallest_bits_under(t, pts[0], ladders[1])->recipe, "w4");
+  EXPECT_EQ(smallest_bits_under(pts[0], ladders[0])->bits, 6);
+  EXPECT_EQ(smallest_bits_under(pts[0], ladders[1])->recipe, "w4");
   const ReportFiles f = report(true);
   const std::string md = slurp(f.markdown);
   EXPECT_NE(md.find("| control | 6 (w8a6) | 4 (w4) |"), std::string::npos) << md;

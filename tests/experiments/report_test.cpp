@@ -206,7 +206,8 @@ TEST_F(ReportTest, MarkdownHasThePapersTables) {
   EXPECT_NE(md.find("| dtype=bf16 | 3.00 / 20.00 | 1.50 / 10.00 |"), std::string::npos) << md;
   // The same on the held-out likelihood task alone (its degradation in the fixture: w8a8 2 % and
   // w4 20 % at wd 0.01, 1 % and 10 % at wd 0.1).
-  EXPECT_NE(md.find("## Held-out bits per byte: % degradation per axis value (Figure 2 as a table)"), std::string::npos);
+  EXPECT_NE(md.find("## Held-out bits per byte: % degradation per axis value (Figure 2 as a table)"),
+            std::string::npos);
   EXPECT_NE(md.find("### optim.weight_decay (held-out)"), std::string::npos);
   EXPECT_NE(md.find("| dtype=bf16 | 2.000 / 20.000 | 1.000 / 10.000 |"), std::string::npos) << md;
   EXPECT_NE(f.degradation_table.find("wd=0.1,dtype=fp16"), std::string::npos);

@@ -93,8 +93,8 @@ TEST(Analyze, CoversEveryLinearAndWritesTheSchema) {
 
   const nlohmann::ordered_json j = quant::to_json(a, {"runs/t/checkpoints/step_0000001.h5", 1});
   EXPECT_EQ(j["format"], "nurture-analysis-v1");
-  for (const char* k :
-       {"checkpoint", "step", "precision", "calibration", "linears", "layer_norms", "outliers", "histograms", "summary"})
+  for (const char* k : {"checkpoint", "step", "precision", "calibration", "linears", "layer_norms", "outliers",
+                        "histograms", "summary"})
     EXPECT_TRUE(j.contains(k)) << k;
   for (const char* k : {"source", "sequences", "seq_len", "tokens"}) EXPECT_TRUE(j["calibration"].contains(k)) << k;
   EXPECT_EQ(j["calibration"]["seq_len"], 16);
@@ -115,11 +115,11 @@ TEST(Analyze, CoversEveryLinearAndWritesTheSchema) {
   EXPECT_EQ(j["histograms"][1]["name"], "ln_1.weight");
   EXPECT_EQ(j["histograms"][0]["edges"].size(), 9u);
   EXPECT_EQ(j["histograms"][0]["counts"].size(), 8u);
-  for (const char* k : {"rmse_int8_mean", "token_std_mean", "max_abs", "ln_gain_std_mean", "spectral_norm_mean",
-                        "outliers_llm_int8", "outliers_fixed", "outliers_adaptive", "qkv_rmse_int8_mean",
-                        "qkv_token_std_mean", "qkv_spectral_norm_mean", "ln_1_gain_std_mean",
-                        "all_sites_rmse_int8_mean", "all_sites_token_std_mean", "all_sites_spectral_norm_mean",
-                        "all_sites_ln_gain_std_mean"})
+  for (const char* k :
+       {"rmse_int8_mean", "token_std_mean", "max_abs", "ln_gain_std_mean", "spectral_norm_mean", "outliers_llm_int8",
+        "outliers_fixed", "outliers_adaptive", "qkv_rmse_int8_mean", "qkv_token_std_mean", "qkv_spectral_norm_mean",
+        "ln_1_gain_std_mean", "all_sites_rmse_int8_mean", "all_sites_token_std_mean", "all_sites_spectral_norm_mean",
+        "all_sites_ln_gain_std_mean"})
     EXPECT_TRUE(j["summary"].contains(k)) << k;
   const std::string md = quant::to_markdown(a, {"runs/t/checkpoints/step_0000001.h5", 1});
   EXPECT_NE(md.find("| 1 | mlp_proj |"), std::string::npos);
