@@ -1,6 +1,7 @@
-// `nurture analyze CHECKPOINT [--out DIR] [--sequences N] [--threads N]`: the paper's weight and
-// activation statistics (section 5, Table 5, Figures 4-5) on a calibration batch of held-out
-// text. Writes DIR/analysis.json and DIR/analysis.md and prints the tables.
+// `nurture analyze CHECKPOINT [--out DIR] [--sequences N] [--precision F] [--threads N]`: the
+// paper's weight and activation statistics (section 5, Table 5, Figures 4-5) on a calibration
+// batch of held-out text, in the number format of PTQ's baseline. Writes DIR/analysis.json and
+// DIR/analysis.md and prints the tables.
 #include <omp.h>
 
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "cli/commands.h"
 #include "data/file_io.h"
 #include "eval/heldout.h"
+#include "precision/format.h"
 #include "quant/analysis.h"
 #include "quant/analysis_report.h"
 #include "train/load_model.h"
@@ -17,7 +19,7 @@ namespace nurture::cli {
 
 Action add_analyze(CLI::App& app) {
   struct Opts {
-    std::string checkpoint, out;
+    std::string checkpoint, out, precision = "fp16";
     int sequences = 16, threads = 0;
     bool quiet = false;
   };
@@ -30,6 +32,11 @@ Action add_analyze(CLI::App& app) {
   app.add_option("--sequences", o->sequences, "Held-out sequences of the model's seq_len to calibrate on")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  // fp16 is nurture ptq's default --baseline: the statistics describe the model PTQ quantizes.
+  app.add_option("--precision", o->precision,
+                 "Number format of the analysed parameters and forward, as in nurture ptq --baseline")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp16", "bf16", "fp32"}));
   app.add_option("--threads", o->threads, "OpenMP threads (0 = all cores)")->capture_default_str();
   app.add_flag("-q,--quiet", o->quiet, "Print only the paths written (no progress lines, no tables)");
   return [o] {
@@ -50,6 +57,7 @@ Action add_analyze(CLI::App& app) {
           " tokens; calibrating on those");
     quant::AnalysisOptions opt;
     opt.log = log;
+    opt.precision = precision::parse_format(o->precision);
     quant::Analysis a = quant::analyze(*lm.gpt, ids, T, opt);
     a.calibration.description = heldout.description;
 

@@ -1,5 +1,6 @@
 // `nurture report RUNS_DIR [--out DIR]`: tables, plots and index.html for a sweep's output
-// tree (experiments/report.h). Prints the mean-degradation table and the page's path.
+// tree (experiments/report.h). Prints the held-out and task-mean degradation tables, the paired
+// differences from the control, and the page's path.
 #include <iostream>
 #include <memory>
 
@@ -32,11 +33,10 @@ Action add_report(CLI::App& app) {
       if (!o->quiet) std::cerr << "report: " << m << "\n";
     };
     const experiments::ReportFiles f = experiments::write_report(opt);
-    if (f.degradation_table.empty())
+    if (f.printed_summary.empty())
       std::cout << "No PTQ results yet (no eval/*/ptq.json): run nurture ptq on a checkpoint, or nurture sweep.\n";
     else
-      std::cout << "Mean % degradation after PTQ (positive = worse), last evaluated checkpoint:\n\n"
-                << f.degradation_table << "\n";
+      std::cout << f.printed_summary;
     std::cout << "report: " << f.html.string() << "\n";
     return 0;
   };

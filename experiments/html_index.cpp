@@ -15,6 +15,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
 th, td { border: 1px solid #d8d8de; padding: 0.25em 0.6em; text-align: left; white-space: nowrap; }
 th { background: #eef0f4; } tbody tr:nth-child(even) { background: #fafafc; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
+.failed { color: #b00020; font-weight: 600; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #e4e4e8; }
 figcaption { color: #555; font-size: 0.9em; }
 nav ul { columns: 2; } .muted { color: #666; })";

@@ -14,6 +14,8 @@
 #include <stdexcept>
 
 #include "experiments/report_axes.h"
+#include "experiments/report_ladder.h"
+#include "experiments/report_paired.h"
 #include "experiments/report_table.h"
 #include "train/atomic_file.h"
 
@@ -99,63 +101,56 @@ void write(const fs::path& dir, const std::string& file, const std::string& text
   train::write_file_atomic(dir / file, text);
 }
 
-// Whether any final evaluation has a likelihood task under these recipes: then figures 2 and 3
-// get a second row of panels with its degradation (at small scale the least noisy measure).
-bool has_likelihood(const RunTree& tree, const std::vector<std::string>& recipes) {
-  for (const auto& v : tree.variants)
-    for (const auto& e : v.evals)
-      for (const auto& r : recipes)
-        if (likelihood_degradation(e, r)) return true;
-  return false;
-}
-
-// The panels of figures 2 and 3: a row for the task mean, and one for the held-out likelihood.
+// The panels of figures 2 and 3: a row for the held-out likelihood (the precise measure, first)
+// when the suite has one, and one for the task mean.
 struct PanelRow {
   std::string title_suffix, ylabel;
+  Measure measure;
 };
 std::vector<PanelRow> panel_rows(bool heldout) {
-  std::vector<PanelRow> rows = {{"", "% degradation, task mean (positive = worse)"}};
-  if (heldout) rows.push_back({", held-out bits/byte", "% degradation of held-out bits/byte"});
+  std::vector<PanelRow> rows;
+  if (heldout) rows.push_back({", held-out bits/byte", "% degradation of held-out bits/byte", heldout_degradation});
+  rows.push_back({", task mean", "% degradation, task mean (positive = worse)", task_mean_degradation});
   return rows;
 }
 
 void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
   const auto recipes = headline_recipes(tree);
   if (recipes.empty()) return;
-  const bool heldout = has_likelihood(tree, recipes);
+  const bool heldout = has_heldout(tree, recipes);
   const auto rows = panel_rows(heldout);
-  std::vector<Measure> measures = {mean_degradation};
-  if (heldout) measures.push_back(likelihood_degradation);
   for (const auto& c : compare_axes(tree)) {
     const std::string name = "fig2_" + safe_name(c.axis);
-    // Points trained with several seeds get error bars (± one standard deviation over seeds).
+    // Points trained with several seeds get error bars: the 95% confidence interval of the mean.
     bool replicates = false;
     for (const auto& g : c.groups)
       for (const auto& [value, members] : g.by_value) replicates = replicates || members.size() >= 2;
     DataFile d;
     std::vector<std::string> titles;
     // Columns: x, value, then per panel (measure × recipe) its mean, then (with replicates) the
-    // standard deviations in the same order; the "every variant" line has none (0).
+    // CI half widths in the same order; the "every variant" line has none (0). A failed cell
+    // is missing ('?'): a failure is never drawn as a number.
     auto series = [&](const std::string& title, const std::map<std::string, std::vector<const Variant*>>& by_value,
-                      bool with_spread) {
+                      bool with_interval) {
       std::string cols = "x value";
-      for (size_t m = 0; m < measures.size(); ++m)
-        for (const auto& r : recipes) cols += " " + r + (m ? "_heldout" : "");
+      for (const auto& row : rows)
+        for (const auto& r : recipes) cols += " " + r + (row.measure == heldout_degradation ? "_heldout" : "");
       if (replicates)
-        for (size_t m = 0; m < measures.size(); ++m)
-          for (const auto& r : recipes) cols += " " + r + (m ? "_heldout" : "") + "_sd";
+        for (const auto& row : rows)
+          for (const auto& r : recipes)
+            cols += " " + r + (row.measure == heldout_degradation ? "_heldout" : "") + "_ci95";
       d.begin(title, cols);
       for (size_t i = 0; i < c.values.size(); ++i) {
         auto it = by_value.find(c.values[i]);
         if (it == by_value.end()) continue;
         std::vector<std::string> row = {std::to_string(i), data_label(c.values[i])};
-        for (Measure m : measures)
-          for (const auto& r : recipes) row.push_back(num(m(it->second, r)));
+        for (const auto& p : rows)
+          for (const auto& r : recipes) row.push_back(num(collect(it->second, r, p.measure).mean()));
         if (replicates)
-          for (Measure m : measures)
+          for (const auto& p : rows)
             for (const auto& r : recipes) {
-              const auto sd = with_spread ? spread(it->second, r, m) : std::nullopt;
-              row.push_back(num(sd ? sd : 0.0));
+              const auto h = with_interval ? collect(it->second, r, p.measure).ci95_half() : std::nullopt;
+              row.push_back(num(h ? h : 0.0));
             }
         d.row(row);
       }
@@ -170,7 +165,7 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
     xtics += ")\n";
     std::string gp = preamble(name, 520 * int(recipes.size()) + 80, 460 * int(rows.size()));
     gp += "set multiplot layout " + std::to_string(rows.size()) + "," + std::to_string(recipes.size()) + " title " +
-          q("Mean % degradation after PTQ vs " + c.axis + " (Figure 2)") + "\n" + kHeadroom;
+          q("% degradation after PTQ vs " + c.axis + " (Figure 2)") + "\n" + kHeadroom;
     gp += xtics + "set xrange [-0.5:" + std::to_string(c.values.size()) + "-0.5]\n";
     for (size_t p = 0; p < rows.size(); ++p)
       for (size_t r = 0; r < recipes.size(); ++r) {
@@ -184,13 +179,180 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
     gp += "unset multiplot\n";
     write(dir, name + ".dat", d.text);
     write(dir, name + ".gp", gp);
-    out.push_back(
-        {name, "Mean % degradation vs " + c.axis + " (Figure 2)",
-         "Each line holds the other axes fixed (its legend); x is the value of " + c.axis +
-             ". y: mean relative degradation over tasks at the last evaluated checkpoint" +
-             (heldout ? "; bottom row: relative change of held-out bits per byte alone" : "") +
-             (replicates ? "; points trained with several seeds: their mean ± one standard deviation." : ".")});
+    out.push_back({name, "% degradation vs " + c.axis + " (Figure 2)",
+                   "Each line holds the other axes fixed (its legend); x is the value of " + c.axis + ". " +
+                       (heldout ? "Top row: relative change of held-out bits per byte (the precise measure); bottom "
+                                  "row: mean relative degradation over tasks. "
+                                : "y: mean relative degradation over tasks. ") +
+                       "Last evaluated checkpoint; a failed (NaN) cell is left out" +
+                       (replicates ? "; points trained with several seeds: their mean, error bars = 95% CI of the "
+                                     "mean (Student t)."
+                                   : ".")});
   }
+}
+
+// Each grid point minus the control, paired by seed, with its 95% confidence interval: the
+// figure that says whether an axis change did anything beyond seed noise.
+void paired_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
+  const std::vector<Point> points = grid_points(tree);
+  const auto recipes = headline_recipes(tree);
+  if (points.size() < 2 || !points.front().control || recipes.empty()) return;
+  const auto rows = panel_rows(has_heldout(tree, recipes));
+  const std::string name = "fig_paired_vs_control";
+  DataFile d;
+  std::vector<std::string> titles;
+  bool intervals = false;
+  for (size_t ri = 0; ri < recipes.size(); ++ri) {
+    const std::string& r = recipes[ri];
+    // Recipes side by side around each point's tick, so their intervals do not hide each other.
+    const double shift = (double(ri) - 0.5 * double(recipes.size() - 1)) * 0.12;
+    std::string cols = "x point";
+    for (const auto& p : rows)
+      cols += " " + std::string(p.measure == heldout_degradation ? "heldout" : "task_mean") + " ci_low ci_high";
+    d.begin(r, cols);
+    for (size_t i = 1; i < points.size(); ++i) {
+      std::vector<std::string> row = {exact(double(i - 1) + shift), data_label(points[i].label)};
+      for (const auto& p : rows) {
+        const ControlDifference c = difference_from_control(tree, points[i], points.front(), r, p.measure);
+        const bool ok = !c.is_failed() && c.diff.n > 0;
+        intervals = intervals || c.diff.ci_low.has_value();
+        row.push_back(ok ? exact(c.diff.mean) : "?");
+        row.push_back(ok ? num(c.diff.ci_low ? c.diff.ci_low : c.diff.mean) : "?");
+        row.push_back(ok ? num(c.diff.ci_high ? c.diff.ci_high : c.diff.mean) : "?");
+      }
+      d.row(row);
+    }
+    d.end();
+    titles.push_back(r);
+  }
+  std::string xtics = "set xtics (";
+  for (size_t i = 1; i < points.size(); ++i)
+    xtics += (i > 1 ? ", " : "") + q(points[i].label) + " " + std::to_string(i - 1);
+  xtics += ") rotate by -20\n";
+  std::string gp = preamble(name, 900, 420 * int(rows.size()));
+  gp += "set multiplot layout " + std::to_string(rows.size()) + ",1 title " +
+        q("Point − control, paired by seed (95% CI)") + "\n" + kHeadroom + xtics +
+        "set xrange [-0.5:" + std::to_string(points.size() - 1) + "-0.5]\nset xzeroaxis lt -1\n";
+  for (size_t p = 0; p < rows.size(); ++p) {
+    const std::string c = std::to_string(3 + 3 * p);
+    gp += key(p) + "set ylabel " + q("difference in " + rows[p].ylabel) + "\nset title " +
+          q("point − control" + rows[p].title_suffix) + "\n";
+    gp +=
+        plot_series(name + ".dat", titles, "1:" + c + ":" + std::to_string(4 + 3 * p) + ":" + std::to_string(5 + 3 * p),
+                    "yerrorbars lw 2 pt 7");
+  }
+  gp += "unset multiplot\n";
+  write(dir, name + ".dat", d.text);
+  write(dir, name + ".gp", gp);
+  out.push_back({name, "Differences from the control, paired by seed",
+                 "Each point's mean over seeds of (point − control) in percentage points of degradation, one series "
+                 "per recipe; error bars: 95% confidence interval of the mean paired difference (Student t)." +
+                     std::string(intervals ? "" : " One seed per point here: no intervals (bars of zero length).") +
+                     " An interval that excludes 0 is an effect; failed comparisons are left out (see the tables)."});
+}
+
+// The bit-width ladder (report_ladder.h): held-out degradation against bits, one line per point.
+void ladder_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
+  const std::vector<Ladder> ladders = bit_ladders(tree);
+  if (ladders.empty()) return;
+  const std::vector<Point> points = grid_points(tree);
+  const std::string name = "fig_bit_ladder";
+  std::string gp = preamble(name, 560 * int(ladders.size()) + 60, 480);
+  gp += "set multiplot layout 1," + std::to_string(ladders.size()) + " title " +
+        q("Held-out % degradation by bit width") +
+        // Half a bit of room left and right, so the end rungs' error bars are not on the frame.
+        "\nset offsets 0.5, 0.5, graph 0.08, graph 0.08\nset ylabel " + q("% degradation of held-out bits/byte") + "\n";
+  for (size_t li = 0; li < ladders.size(); ++li) {
+    const Ladder& l = ladders[li];
+    DataFile d;
+    std::vector<std::string> titles;
+    for (const auto& p : points) {
+      d.begin(p.label, "bits degradation ci95 recipe");
+      for (const auto& r : l.rungs) {
+        const Cell c = collect(p.variants, r.recipe, heldout_degradation);
+        const auto h = c.ci95_half();
+        d.row({std::to_string(r.bits), num(c.mean()), num(h ? h : 0.0), data_label(r.recipe)});
+      }
+      d.end();
+      titles.push_back(p.label);
+    }
+    const std::string file = name + "_" + l.name + ".dat";
+    write(dir, file, d.text);
+    gp += key(li) + "set title " + q("by " + l.xlabel) + "\nset xlabel " + q(l.xlabel) +
+          "\nset xtics 1\nset arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n";
+    gp += plot_series(file, titles, "1:2:3", "yerrorlines lw 2 pt 7");
+    gp += "unset arrow\n";
+  }
+  gp += "unset multiplot\n";
+  write(dir, name + ".gp", gp);
+  out.push_back({name, "Bit-width ladder",
+                 "Held-out % degradation against activation bits (weights int8) and against weight bits "
+                 "(weight-only recipes), from ptq.json's weight_bits / act_bits; one line per grid point (seeds "
+                 "averaged, error bars = 95% CI). The dashed line is 1%. Failed recipes are left out."});
+}
+
+// Figure 4: the histograms of the c_attn weights and the LayerNorm gains, one panel per kind,
+// one line per variant (all blocks summed) at the last analysed checkpoint.
+void figure4(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
+  const std::vector<std::string> kinds = {"attn.c_attn.weight", "ln_1.weight", "ln_2.weight"};
+  const std::string name = "fig4_histograms";
+  std::vector<std::string> files, panels;
+  std::vector<std::vector<std::string>> titles;
+  for (const auto& kind : kinds) {
+    DataFile d;
+    std::vector<std::string> t;
+    for (const auto& v : tree.variants) {
+      const AnalysisResult* a = v.final_analysis();
+      if (!a) continue;
+      // Blocks can have different ranges: each block is its own series, drawn as one line per
+      // variant by giving the blocks of a variant one title (the first) and the same colour.
+      bool first = true;
+      for (const auto& h : a->histograms) {
+        if (h.name != kind) continue;
+        d.begin(v.name + " block " + std::to_string(h.block), "centre fraction");
+        double total = 0;
+        for (double c : h.counts) total += c;
+        for (size_t i = 0; i < h.counts.size(); ++i)
+          d.row({exact(0.5 * (h.edges[i] + h.edges[i + 1])), num(total > 0 ? h.counts[i] / total : 0.0)});
+        d.end();
+        t.push_back(first ? v.name + " (per block)" : "");
+        first = false;
+      }
+    }
+    if (t.empty()) continue;
+    files.push_back(name + "_" + safe_name(kind) + ".dat");
+    write(dir, files.back(), d.text);
+    panels.push_back(kind);
+    titles.push_back(t);
+  }
+  if (files.empty()) return;
+  std::string gp = preamble(name, 520 * int(files.size()) + 60, 480);
+  gp += "set multiplot layout 1," + std::to_string(files.size()) + " title " +
+        q("Weight and LayerNorm gain distributions per block (Figure 4)") + "\n" + kHeadroom +
+        "set ylabel 'fraction of values per bin'\n";
+  for (size_t i = 0; i < files.size(); ++i) {
+    gp += key(i) + "set title " + q(panels[i]) + "\nset xlabel 'value'\n";
+    // Colour by variant: series of one variant share the colour of its first block.
+    std::vector<std::string> styles;
+    int colour = 0;
+    for (const auto& t : titles[i]) {
+      if (!t.empty()) ++colour;
+      styles.push_back("lc " + std::to_string(colour));
+    }
+    std::vector<std::string> shown;
+    for (const auto& t : titles[i]) shown.push_back(t);
+    std::string s = plot_series(files[i], shown, "1:2", "histeps lw 1.2", styles);
+    // An empty title still makes a legend entry in gnuplot: `notitle` removes it.
+    for (size_t k = 0; (k = s.find(" title ''", k)) != std::string::npos;) s.replace(k, 9, " notitle");
+    gp += s;
+  }
+  gp += "unset multiplot\n";
+  write(dir, name + ".gp", gp);
+  out.push_back({name, "Weight and gain histograms (Figure 4)",
+                 "The distribution of attn.c_attn weights and of the ln_1 / ln_2 gains in every block at the last "
+                 "analysed checkpoint (fraction of values per bin of nurture analyze's 64-bin histograms); one "
+                 "colour per variant, one line per block. Wider tails and larger gains go with larger activation "
+                 "outliers in the paper."});
 }
 
 void figure3(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
@@ -213,25 +375,20 @@ void figure3(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
     over_time = over_time || v.evals.size() >= 2;
   }
   if (!over_time || recipes.empty()) return;
-  const bool heldout = has_likelihood(tree, recipes);
+  const bool heldout = has_heldout(tree, recipes);
   const auto rows = panel_rows(heldout);
   const std::string name = "fig3_degradation_over_steps";
   DataFile d;
   std::vector<std::string> titles, styles, dtypes;
   for (const Variant* v : vs) {
     std::string cols = "step";
-    for (const auto& r : recipes) cols += " " + r;
-    if (heldout)
-      for (const auto& r : recipes) cols += " " + r + "_heldout";
+    for (const auto& p : rows)
+      for (const auto& r : recipes) cols += " " + r + (p.measure == heldout_degradation ? "_heldout" : "");
     d.begin(v->name, cols);
     for (const auto& e : v->evals) {
       std::vector<std::string> row = {std::to_string(e.step)};
-      for (const auto& r : recipes) {
-        const PtqRecipe* rec = e.recipe(r);
-        row.push_back(num(rec ? rec->mean_degradation_pct : std::nullopt));
-      }
-      if (heldout)
-        for (const auto& r : recipes) row.push_back(num(likelihood_degradation(e, r)));
+      for (const auto& p : rows)
+        for (const auto& r : recipes) row.push_back(num(p.measure(e, r).x));
       d.row(row);
     }
     d.end();
@@ -247,7 +404,7 @@ void figure3(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
   }
   std::string gp = preamble(name, 520 * int(recipes.size()) + 80, 460 * int(rows.size()));
   gp += "set multiplot layout " + std::to_string(rows.size()) + "," + std::to_string(recipes.size()) + " title " +
-        q("Mean % degradation after PTQ over training (Figure 3)") + "\n" + kHeadroom;
+        q("% degradation after PTQ over training (Figure 3)") + "\n" + kHeadroom;
   for (size_t p = 0; p < rows.size(); ++p)
     for (size_t r = 0; r < recipes.size(); ++r) {
       gp += key(r) + "set ylabel " + q(rows[p].ylabel) + "\nset title " +
@@ -388,7 +545,10 @@ std::vector<Plot> write_plot_scripts(const RunTree& tree, const fs::path& plots_
   fs::create_directories(plots_dir);
   std::vector<Plot> out;
   figure2(tree, plots_dir, out);
+  paired_figure(tree, plots_dir, out);
+  ladder_figure(tree, plots_dir, out);
   figure3(tree, plots_dir, out);
+  figure4(tree, plots_dir, out);
   figure5(tree, plots_dir, out);
   loss_curves(tree, plots_dir, out);
   telemetry(tree, plots_dir, out);

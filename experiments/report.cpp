@@ -31,9 +31,23 @@ ReportFiles write_report(const ReportOptions& o) {
   train::write_file_atomic(f.csv, summary_csv(tree));
   train::write_file_atomic(f.markdown, summary_markdown(tree, o.command));
   const std::vector<Section> sections = summary_sections(tree);
-  for (const auto& s : sections)
-    if (s.title.rfind("Mean % degradation of every recipe", 0) == 0 && s.table.header.size() > 2)
-      f.degradation_table = to_markdown(s.table);
+  // The printed summary leads with the held-out measure, as the tables do.
+  bool in_paired = false;
+  for (const auto& s : sections) {
+    if (s.level == 2) in_paired = s.title.rfind("Differences from the control", 0) == 0;
+    if (s.table.header.size() <= 2 || s.table.rows.empty()) continue;
+    const bool heldout = s.title.rfind("Held-out bits per byte: % degradation of every recipe", 0) == 0;
+    const bool task_mean = s.title.rfind("Mean % degradation of every recipe", 0) == 0;
+    if (heldout) f.heldout_table = to_markdown(s.table);
+    if (task_mean) f.degradation_table = to_markdown(s.table);
+    if (in_paired) f.paired_tables += s.title + ":\n\n" + to_markdown(s.table) + "\n";
+    if (heldout || task_mean)
+      f.printed_summary +=
+          s.title + " (positive = worse, last evaluated checkpoint):\n\n" + to_markdown(s.table) + "\n";
+  }
+  if (!f.printed_summary.empty() && !f.paired_tables.empty())
+    f.printed_summary +=
+        "Differences from the control, paired by seed (95% CI; verdict: effect / none detected):\n\n" + f.paired_tables;
 
   std::vector<Plot> plots;
   if (o.plots) {

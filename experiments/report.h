@@ -21,7 +21,12 @@ struct ReportOptions {
 struct ReportFiles {
   std::filesystem::path csv, markdown, html;
   std::vector<std::filesystem::path> pngs;  // drawn (or, if gnuplot failed, meant to be)
-  std::string degradation_table;            // Markdown: mean % degradation per variant x recipe
+  std::string heldout_table;                // Markdown: held-out bits/byte % degradation per variant x recipe
+  std::string degradation_table;            // Markdown: task-mean % degradation (± SE) per variant x recipe
+  std::string paired_tables;  // Markdown: each point − control, paired by seed (empty without a control)
+  // What `nurture report` prints: the held-out table first, then the task mean, then the paired
+  // differences, each with its heading; empty when there are no PTQ results.
+  std::string printed_summary;
   size_t variants = 0;
 };
 

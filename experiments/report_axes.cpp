@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <set>
 
+#include "experiments/paired_stats.h"
+#include "experiments/report_table.h"
+
 namespace nurture::experiments {
 
 namespace {
@@ -99,52 +102,90 @@ std::vector<std::string> headline_recipes(const RunTree& tree) {
   return out.empty() ? seen : out;
 }
 
-std::optional<double> mean_degradation(const std::vector<const Variant*>& variants, const std::string& recipe) {
-  double sum = 0;
-  int n = 0;
-  for (const Variant* v : variants)
-    if (const PtqResult* e = v->final_eval())
-      if (const PtqRecipe* r = e->recipe(recipe); r && r->mean_degradation_pct) {
-        sum += *r->mean_degradation_pct;
-        ++n;
-      }
-  if (n == 0) return std::nullopt;
-  return sum / n;
-}
-
-std::optional<double> likelihood_degradation(const PtqResult& e, const std::string& recipe) {
+Value heldout_degradation(const PtqResult& e, const std::string& recipe) {
   const PtqRecipe* r = e.recipe(recipe);
-  if (!r) return std::nullopt;
+  if (!r) return {};
+  // A recipe that failed anywhere produced non-finite outputs: its held-out number, even if
+  // finite, is not a measurement of that recipe working.
+  if (r->failed) return {std::nullopt, true, int(r->failed_tasks.size()), std::nullopt};
   for (const PtqTask& t : e.tasks)
     if (t.kind == "likelihood") {
       auto it = r->change.find(t.name);
-      return it == r->change.end() ? std::nullopt : it->second.degradation_pct;
+      if (it == r->change.end()) return {};
+      return {it->second.degradation_pct, false, 0, it->second.degradation_se_pct};
     }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<double> likelihood_degradation(const std::vector<const Variant*>& variants, const std::string& recipe) {
-  double sum = 0;
-  int n = 0;
-  for (const Variant* v : variants)
-    if (const PtqResult* e = v->final_eval())
-      if (const auto d = likelihood_degradation(*e, recipe)) {
-        sum += *d;
-        ++n;
+Value task_mean_degradation(const PtqResult& e, const std::string& recipe) {
+  const PtqRecipe* r = e.recipe(recipe);
+  if (!r) return {};
+  if (r->failed) return {std::nullopt, true, int(r->failed_tasks.size()), std::nullopt};
+  return {r->mean_degradation_pct, false, 0, r->mean_degradation_se_pct};
+}
+
+bool has_heldout(const RunTree& tree, const std::vector<std::string>& recipes) {
+  for (const auto& v : tree.variants)
+    for (const auto& e : v.evals)
+      for (const auto& r : recipes) {
+        const Value x = heldout_degradation(e, r);
+        if (x.x || x.failed) return true;
       }
-  if (n == 0) return std::nullopt;
-  return sum / n;
+  return false;
 }
 
-std::optional<double> spread(const std::vector<const Variant*>& variants, const std::string& recipe, Measure measure) {
-  std::vector<double> xs;
+std::optional<double> Cell::mean() const {
+  if (is_failed() || xs.empty()) return std::nullopt;
+  double s = 0;
+  for (double x : xs) s += x;
+  return s / double(xs.size());
+}
+
+std::optional<double> Cell::sd() const {
+  const auto m = mean();
+  if (!m || xs.size() < 2) return std::nullopt;
+  double ss = 0;
+  for (double x : xs) ss += (x - *m) * (x - *m);
+  return std::sqrt(ss / double(xs.size() - 1));
+}
+
+std::optional<double> Cell::ci95_half() const {
+  const auto s = sd();
+  if (!s) return std::nullopt;
+  return student_t_quantile(0.975, double(xs.size() - 1)) * *s / std::sqrt(double(xs.size()));
+}
+
+Cell collect(const std::vector<const Variant*>& variants, const std::string& recipe, Measure measure) {
+  Cell c;
   for (const Variant* v : variants)
-    if (const auto x = measure({v}, recipe)) xs.push_back(*x);
-  if (xs.size() < 2) return std::nullopt;
-  double mean = 0, var = 0;
-  for (double x : xs) mean += x / double(xs.size());
-  for (double x : xs) var += (x - mean) * (x - mean) / double(xs.size() - 1);
-  return std::sqrt(var);
+    if (const PtqResult* e = v->final_eval()) {
+      const Value x = measure(*e, recipe);
+      if (x.failed) {
+        ++c.failed, ++c.variants;
+        c.failed_tasks = std::max(c.failed_tasks, x.failed_tasks);
+      } else if (x.x) {
+        c.xs.push_back(*x.x);
+        ++c.variants;
+      }
+    }
+  return c;
+}
+
+std::string failed_text(int failed_tasks, int failed_seeds, int seeds) {
+  std::string s = "FAILED";
+  std::string detail;
+  if (failed_tasks > 0) detail = std::to_string(failed_tasks) + (failed_tasks == 1 ? " task" : " tasks");
+  if (seeds > 1)
+    detail += (detail.empty() ? "" : "; ") + std::to_string(failed_seeds) + "/" + std::to_string(seeds) + " seeds";
+  return detail.empty() ? s : s + " (" + detail + ")";
+}
+
+std::string cell_text(const Cell& c, int digits, bool interval) {
+  if (c.is_failed()) return failed_text(c.failed_tasks, c.failed, c.variants);
+  const auto m = c.mean();
+  if (!m) return kMissing;
+  const auto h = interval ? c.ci95_half() : std::nullopt;
+  return fmt(*m, digits) + (h ? " ± " + fmt(*h, digits) : "");
 }
 
 }  // namespace nurture::experiments

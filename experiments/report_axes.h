@@ -34,23 +34,49 @@ bool is_replicate_axis(const std::string& axis);
 // every non-"pre" recipe seen.
 std::vector<std::string> headline_recipes(const RunTree& tree);
 
-// Mean of `recipe`'s mean_degradation_pct over the variants' final evaluations; empty when
-// none of them has it.
-std::optional<double> mean_degradation(const std::vector<const Variant*>& variants, const std::string& recipe);
+// One evaluation's value of a measure under a recipe: a number, a failure (NaN after
+// quantization in some task; the number is then withheld, never averaged), or nothing (the
+// recipe or task is not in that evaluation).
+struct Value {
+  std::optional<double> x;
+  bool failed = false;
+  int failed_tasks = 0;
+  std::optional<double> se;  // its standard error over items (nurture-ptq-v2), when given
+};
+using Measure = Value (*)(const PtqResult& eval, const std::string& recipe);
 
-// The same for the degradation of the suite's first likelihood task (held-out bits per byte):
-// one number from thousands of tokens, so at small scale the least noisy view of what a recipe
-// costs, where the task mean moves by one item in a few hundred. Empty when no final evaluation
-// has a likelihood task under `recipe`.
-std::optional<double> likelihood_degradation(const std::vector<const Variant*>& variants, const std::string& recipe);
-// That degradation in one evaluation (one checkpoint).
-std::optional<double> likelihood_degradation(const PtqResult& eval, const std::string& recipe);
+// The relative degradation (%) of the suite's first likelihood task (held-out bits per byte):
+// one number from thousands of tokens, so at small scale the precise view of what a recipe
+// costs, where the task mean moves by one item in a few hundred. It leads every table.
+Value heldout_degradation(const PtqResult& eval, const std::string& recipe);
+// The mean relative degradation (%) over the suite's tasks (ptq.json's mean_degradation_pct).
+Value task_mean_degradation(const PtqResult& eval, const std::string& recipe);
 
-// A per-group measure (mean_degradation, likelihood_degradation), and the sample standard
-// deviation of one over the group's variants taken one by one (seeds of one point, see
-// compare_axes); empty when fewer than two variants have it.
-using Measure = std::optional<double> (*)(const std::vector<const Variant*>&, const std::string&);
-std::optional<double> spread(const std::vector<const Variant*>& variants, const std::string& recipe, Measure measure);
+// Whether any final evaluation has a likelihood task under one of these recipes.
+bool has_heldout(const RunTree& tree, const std::vector<std::string>& recipes);
+
+// A measure over replicate variants (the seeds of one grid point, see compare_axes), each at
+// its final evaluation. A cell with any failed variant is failed: its mean is withheld.
+struct Cell {
+  std::vector<double> xs;  // the finite values, one per variant
+  int failed = 0;          // variants whose evaluation failed under the recipe
+  int failed_tasks = 0;    // the most failed tasks in any of them
+  int variants = 0;        // variants with a value or a failure
+
+  bool is_failed() const { return failed > 0; }
+  std::optional<double> mean() const;  // empty when failed or empty
+  std::optional<double> sd() const;    // sample standard deviation; empty below two values
+  // Half width of the 95% confidence interval of the mean, t(0.975, n − 1) · sd / √n.
+  std::optional<double> ci95_half() const;
+};
+Cell collect(const std::vector<const Variant*>& variants, const std::string& recipe, Measure measure);
+
+// "FAILED (2 tasks)", with the failed replicates when there are several ("FAILED (2 tasks; 1/3
+// seeds)"). The text every table and the printed summary use for a failure.
+std::string failed_text(int failed_tasks, int failed_seeds = 0, int seeds = 0);
+// A table cell: the failure text, the mean (± the 95% CI half width when `interval` and there
+// are several values), or kMissing.
+std::string cell_text(const Cell& c, int digits, bool interval);
 
 // "optim.weight_decay" -> "weight_decay": tables and legends stay narrow.
 std::string short_axis(const std::string& axis);

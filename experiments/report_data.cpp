@@ -1,6 +1,7 @@
 #include "experiments/report_data.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -165,60 +166,111 @@ std::vector<MetricsRecord> read_metrics(const fs::path& file) {
 
 PtqResult read_ptq(const fs::path& file) {
   const json j = parse_json_file(file);
-  check_format(j, "nurture-ptq-v1", file);
+  const std::string format = str(j, "format");
+  if (!format.empty() && format != "nurture-ptq-v1" && format != "nurture-ptq-v2")
+    throw std::runtime_error(file.string() + ": format is '" + format +
+                             "', expected 'nurture-ptq-v1' or 'nurture-ptq-v2'");
   PtqResult r;
   r.file = file;
   r.step = static_cast<int64_t>(num(j, "step", file));
   r.suite = str(j, "suite");
   r.baseline = str(j, "baseline");
   if (!j.contains("tasks") || !j["tasks"].is_array() || !j.contains("recipes") || !j["recipes"].is_array())
-    throw std::runtime_error(file.string() + ": needs 'tasks' and 'recipes' arrays (nurture-ptq-v1)");
+    throw std::runtime_error(file.string() + ": needs 'tasks' and 'recipes' arrays (nurture-ptq-v1/v2)");
   for (const auto& t : j["tasks"]) {
     PtqTask task{str(t, "name"), str(t, "kind"), str(t, "metric"), true};
     if (t.contains("higher_is_better") && t["higher_is_better"].is_boolean())
       task.higher_is_better = t["higher_is_better"].get<bool>();
     r.tasks.push_back(task);
   }
+  auto flag = [](const json& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->is_boolean() && it->get<bool>();
+  };
+  auto opt_int = [](const json& o, const char* key) -> std::optional<int> {
+    auto it = o.find(key);
+    if (it == o.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<int>();
+  };
   for (const auto& jr : j["recipes"]) {
     PtqRecipe rec;
     rec.name = str(jr, "name");
     rec.description = str(jr, "description");
     rec.weight_bytes = opt_num(jr, "weight_bytes");
     rec.mean_degradation_pct = opt_num(jr, "mean_degradation_pct");
+    rec.mean_degradation_se_pct = opt_num(jr, "mean_degradation_se_pct");
+    rec.weight_bits = opt_int(jr, "weight_bits");
+    rec.act_bits = opt_int(jr, "act_bits");
+    rec.failed = flag(jr, "failed");
+    if (jr.contains("failed_tasks") && jr["failed_tasks"].is_array())
+      for (const auto& t : jr["failed_tasks"])
+        if (t.is_string()) rec.failed_tasks.push_back(t.get<std::string>());
+    // opt_num keeps finite numbers only: NaN is written as null by nlohmann_json (v1), and v2
+    // writes null on purpose, so a missing score of a listed task is a failure below.
     if (jr.contains("scores") && jr["scores"].is_object())
       for (const auto& [k, v] : jr["scores"].items())
-        if (v.is_number()) rec.scores[k] = v.get<double>();
+        if (v.is_number() && std::isfinite(v.get<double>())) rec.scores[k] = v.get<double>();
     if (jr.contains("change") && jr["change"].is_object())
       for (const auto& [k, v] : jr["change"].items())
-        if (v.is_object()) rec.change[k] = {num(v, "abs", file), opt_num(v, "rel_pct"), opt_num(v, "degradation_pct")};
+        if (v.is_object())
+          rec.change[k] = {opt_num(v, "abs"), opt_num(v, "rel_pct"), opt_num(v, "degradation_pct"),
+                           opt_num(v, "degradation_se_pct"), flag(v, "failed")};
     r.recipes.push_back(std::move(rec));
   }
   // Older or hand-made files may lack "change": derive it from the scores the same way
-  // `nurture ptq` does, so every table has the same definition of degradation.
+  // `nurture ptq` does, so every table has the same definition of degradation. A task without a
+  // finite score here or in "pre" is failed, whatever the file's own flags say.
   const PtqRecipe* pre = r.recipe("pre");
   for (auto& rec : r.recipes) {
-    if (!pre || rec.name == "pre") continue;
+    auto fail = [&rec](const std::string& task) {
+      if (std::find(rec.failed_tasks.begin(), rec.failed_tasks.end(), task) == rec.failed_tasks.end())
+        rec.failed_tasks.push_back(task);
+    };
+    if (rec.name == "pre") {
+      for (const auto& t : r.tasks)
+        if (!rec.scores.count(t.name)) fail(t.name);
+      rec.failed = rec.failed || !rec.failed_tasks.empty();
+      continue;
+    }
     double sum = 0;
     int n = 0;
     for (const auto& t : r.tasks) {
-      auto a = pre->scores.find(t.name);
+      auto a = pre ? pre->scores.find(t.name) : std::map<std::string, double>::const_iterator();
       auto b = rec.scores.find(t.name);
-      if (a == pre->scores.end() || b == rec.scores.end()) continue;
-      if (!rec.change.count(t.name)) {
-        TaskChange c;
+      TaskChange& c = rec.change[t.name];
+      if (!pre || a == pre->scores.end() || b == rec.scores.end() || c.failed) {
+        c = TaskChange{};
+        c.failed = true;
+        fail(t.name);
+        continue;
+      }
+      if (!c.abs) {
         c.abs = b->second - a->second;
         if (a->second != 0) {
-          c.rel_pct = 100.0 * c.abs / a->second;
+          c.rel_pct = 100.0 * *c.abs / a->second;
           c.degradation_pct = t.higher_is_better ? -*c.rel_pct : *c.rel_pct;
         }
-        rec.change[t.name] = c;
       }
-      if (const auto& d = rec.change[t.name].degradation_pct) {
+      if (const auto& d = c.degradation_pct) {
         sum += *d;
         ++n;
       }
     }
-    if (!rec.mean_degradation_pct && n > 0) rec.mean_degradation_pct = sum / n;
+    // failed_tasks keeps the suite's order, whatever order the file listed them in.
+    std::vector<std::string> ordered;
+    for (const auto& t : r.tasks)
+      if (std::find(rec.failed_tasks.begin(), rec.failed_tasks.end(), t.name) != rec.failed_tasks.end())
+        ordered.push_back(t.name);
+    for (const auto& f : rec.failed_tasks)
+      if (std::find(ordered.begin(), ordered.end(), f) == ordered.end()) ordered.push_back(f);
+    rec.failed_tasks = ordered;
+    rec.failed = rec.failed || !rec.failed_tasks.empty();
+    if (rec.failed) {
+      rec.mean_degradation_pct.reset();
+      rec.mean_degradation_se_pct.reset();
+    } else if (!rec.mean_degradation_pct && n > 0) {
+      rec.mean_degradation_pct = sum / n;
+    }
   }
   return r;
 }
@@ -257,6 +309,36 @@ AnalysisResult read_analysis(const fs::path& file) {
   if (j.contains("summary") && j["summary"].is_object())
     for (const auto& [k, v] : j["summary"].items())
       if (v.is_number()) a.summary[k] = v.get<double>();
+  // Files written before the Figure 5 summary keys existed: the same means from the per-block
+  // entries, so every report shows the paper's quantities, not the all-site averages.
+  auto fill = [&a](const char* key, const std::vector<double>& xs) {
+    if (a.summary.count(key) || xs.empty()) return;
+    double sum = 0;
+    for (double x : xs) sum += x;
+    a.summary[key] = sum / double(xs.size());
+  };
+  std::vector<double> rmse, tstd, spec, ln1;
+  for (const auto& l : a.linears)
+    if (l.site == "qkv") rmse.push_back(l.rmse_int8), tstd.push_back(l.token_std), spec.push_back(l.spectral_norm);
+  for (const auto& n : a.layer_norms)
+    if (n.name == "ln_1") ln1.push_back(n.gain_std);
+  fill("qkv_rmse_int8_mean", rmse);
+  fill("qkv_token_std_mean", tstd);
+  fill("qkv_spectral_norm_mean", spec);
+  fill("ln_1_gain_std_mean", ln1);
+  a.precision = str(j, "precision");
+  if (j.contains("histograms") && j["histograms"].is_array())
+    for (const auto& h : j["histograms"]) {
+      HistogramData d;
+      d.block = h.value("block", 0);
+      d.name = str(h, "name");
+      if (h.contains("edges") && h["edges"].is_array())
+        for (const auto& x : h["edges"]) d.edges.push_back(x.is_number() ? x.get<double>() : 0.0);
+      if (h.contains("counts") && h["counts"].is_array())
+        for (const auto& x : h["counts"]) d.counts.push_back(x.is_number() ? x.get<double>() : 0.0);
+      // A histogram whose edges do not bracket its counts cannot be drawn: leave it out.
+      if (!d.counts.empty() && d.edges.size() == d.counts.size() + 1) a.histograms.push_back(std::move(d));
+    }
   return a;
 }
 

@@ -25,21 +25,31 @@ struct PtqTask {
   bool higher_is_better = true;
 };
 
-// rel_pct and degradation_pct are null in ptq.json when the baseline score is 0.
+// rel_pct and degradation_pct are null in ptq.json when the baseline score is 0. A task whose
+// score is not a finite number (NaN after quantization: JSON null) is failed: it has no change,
+// and no mean over tasks or seeds may include it.
 struct TaskChange {
-  double abs = 0;
-  std::optional<double> rel_pct, degradation_pct;
+  std::optional<double> abs, rel_pct, degradation_pct;
+  std::optional<double> degradation_se_pct;  // nurture-ptq-v2 only
+  bool failed = false;
 };
 
 struct PtqRecipe {
   std::string name, description;
-  std::map<std::string, double> scores;
+  std::map<std::string, double> scores;      // finite scores only
   std::map<std::string, TaskChange> change;  // empty for "pre"
+  // Empty when the recipe failed (see failed_tasks): a failure is shown, never averaged.
   std::optional<double> mean_degradation_pct;
+  std::optional<double> mean_degradation_se_pct;  // nurture-ptq-v2 only
   std::optional<double> weight_bytes;
+  // v2's bit widths (0 = that operand is not quantized); absent in v1, where the report does
+  // not guess them from the recipe name.
+  std::optional<int> weight_bits, act_bits;
+  bool failed = false;
+  std::vector<std::string> failed_tasks;  // in the suite's order
 };
 
-// One ptq.json: the scores of one checkpoint under every recipe.
+// One ptq.json (nurture-ptq-v1 or -v2): the scores of one checkpoint under every recipe.
 struct PtqResult {
   std::filesystem::path file;
   int64_t step = 0;
@@ -69,13 +79,23 @@ struct OutlierStats {
 };
 
 // One analysis.json: the paper's weight/activation statistics of one checkpoint.
+// One of Figure 4's histograms (a block's attn.c_attn.weight, ln_1.weight or ln_2.weight).
+struct HistogramData {
+  int block = 0;
+  std::string name;
+  std::vector<double> edges;  // counts.size() + 1
+  std::vector<double> counts;
+};
+
 struct AnalysisResult {
   std::filesystem::path file;
   int64_t step = 0;
+  std::string precision;  // the forward's number format; "" in files written before --precision
   std::vector<LinearStats> linears;
   std::vector<LayerNormStats> layer_norms;
   std::map<std::string, OutlierStats> outliers;  // llm_int8, fixed, adaptive
   std::map<std::string, double> summary;         // the "summary" object's numbers
+  std::vector<HistogramData> histograms;
 };
 
 struct Variant {

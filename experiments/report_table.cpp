@@ -64,9 +64,14 @@ std::string to_html(const Table& t) {
   s += "</tr></thead>\n<tbody>\n";
   for (const auto& row : t.rows) {
     s += "<tr>";
-    for (size_t c = 0; c < t.header.size(); ++c)
-      s += std::string(is_numeric(t, c) ? "<td class=\"num\">" : "<td>") + html_escape(c < row.size() ? row[c] : "") +
-           "</td>";
+    for (size_t c = 0; c < t.header.size(); ++c) {
+      const std::string cell = c < row.size() ? row[c] : "";
+      // A failure must stand out from the numbers around it (index.html styles .failed).
+      const bool failed = cell.find("FAILED") != std::string::npos || cell == "failed";
+      std::string cls =
+          std::string(is_numeric(t, c) ? "num" : "") + (failed ? (is_numeric(t, c) ? " failed" : "failed") : "");
+      s += (cls.empty() ? std::string("<td>") : "<td class=\"" + cls + "\">") + html_escape(cell) + "</td>";
+    }
     s += "</tr>\n";
   }
   return s + "</tbody>\n</table>\n";

@@ -5,14 +5,50 @@
 #include <set>
 
 #include "experiments/report_axes.h"
+#include "experiments/report_ladder.h"
+#include "experiments/report_paired.h"
 
 namespace nurture::experiments {
 
 namespace {
 
-const std::vector<std::string> kAnalysisColumns = {"rmse_int8_mean",   "token_std_mean",     "max_abs",
-                                                   "ln_gain_std_mean", "spectral_norm_mean", "outliers_llm_int8",
-                                                   "outliers_fixed",   "outliers_adaptive"};
+// analysis.json summary numbers copied into every CSV row of the same checkpoint: {column, key}.
+// The paper's Figure 5 quantities (attn-kqv-proj input and weight, ln_1 gains) first; then the
+// all-site averages (every block linear, every LayerNorm), named so they cannot be mistaken for
+// them (analysis.json keeps their older unprefixed keys, which every version has).
+const std::vector<std::pair<std::string, std::string>> kAnalysisColumns = {
+    {"qkv_rmse_int8_mean", "qkv_rmse_int8_mean"},
+    {"qkv_token_std_mean", "qkv_token_std_mean"},
+    {"ln_1_gain_std_mean", "ln_1_gain_std_mean"},
+    {"qkv_spectral_norm_mean", "qkv_spectral_norm_mean"},
+    {"all_sites_rmse_int8_mean", "rmse_int8_mean"},
+    {"all_sites_token_std_mean", "token_std_mean"},
+    {"max_abs", "max_abs"},
+    {"all_sites_ln_gain_std_mean", "ln_gain_std_mean"},
+    {"all_sites_spectral_norm_mean", "spectral_norm_mean"},
+    {"outliers_llm_int8", "outliers_llm_int8"},
+    {"outliers_fixed", "outliers_fixed"},
+    {"outliers_adaptive", "outliers_adaptive"}};
+// Per recipe and checkpoint, and (final checkpoint) the paired comparison with the control.
+const std::vector<std::string> kRecipeColumns = {"task_failed",
+                                                 "recipe_failed",
+                                                 "failed_tasks",
+                                                 "weight_bits",
+                                                 "act_bits",
+                                                 "heldout_degradation_pct",
+                                                 "heldout_degradation_se_pct",
+                                                 "mean_degradation_pct",
+                                                 "mean_degradation_se_pct",
+                                                 "n_seeds",
+                                                 "diff_vs_control_pct",
+                                                 "ci95_low",
+                                                 "ci95_high",
+                                                 "mde80_pct",
+                                                 "verdict",
+                                                 "task_mean_diff_vs_control_pct",
+                                                 "task_mean_ci95_low",
+                                                 "task_mean_ci95_high",
+                                                 "task_mean_verdict"};
 const std::vector<std::string> kOutlierRules = {"llm_int8", "fixed", "adaptive"};
 
 std::string opt(const std::optional<double>& v, int decimals = -1) { return v ? fmt(*v, decimals) : kMissing; }
@@ -68,12 +104,43 @@ Section variants_section(const RunTree& tree) {
     std::string evaluated;
     for (const auto& e : v.evals) evaluated += (evaluated.empty() ? "" : ", ") + std::to_string(e.step);
     std::string note = v.error;
+    // A recipe that failed at the last checkpoint is named here too, so the first table a reader
+    // sees already says which numbers are missing and why.
+    if (const PtqResult* e = v.final_eval())
+      for (const auto& r : e->recipes)
+        if (r.failed) note += (note.empty() ? "" : "; ") + r.name + " " + failed_text(int(r.failed_tasks.size()));
     for (const auto& p : v.problems) note += (note.empty() ? "" : "; ") + p;
     row.insert(row.end(), {v.state(), steps ? std::to_string(steps) : kMissing, opt(loss, 4), opt(val, 4),
                            evaluated.empty() ? kMissing : evaluated, note});
     s.table.rows.push_back(row);
   }
   return s;
+}
+
+// The recipes of the final evaluations, in first-seen order ("pre" left out).
+std::vector<std::string> final_recipes(const RunTree& tree) {
+  std::vector<std::string> recipes;
+  for (const auto& v : tree.variants)
+    if (const PtqResult* e = v.final_eval())
+      for (const auto& r : e->recipes)
+        if (r.name != "pre") push_unique(recipes, r.name);
+  return recipes;
+}
+
+// A recipe's task-mean cell in one evaluation: mean ± standard error over items (nurture-ptq-v2),
+// or the failure.
+std::string task_mean_text(const PtqRecipe* r) {
+  if (!r) return kMissing;
+  if (r->failed) return failed_text(int(r->failed_tasks.size()));
+  if (!r->mean_degradation_pct) return kMissing;
+  return fmt(*r->mean_degradation_pct, 2) +
+         (r->mean_degradation_se_pct ? " ± " + fmt(*r->mean_degradation_se_pct, 2) : "");
+}
+
+std::string heldout_text(const PtqResult& e, const std::string& recipe) {
+  const Value x = heldout_degradation(e, recipe);
+  if (x.failed) return failed_text(x.failed_tasks);
+  return opt(x.x, 3) + (x.x && x.se ? " ± " + fmt(*x.se, 3) : "");
 }
 
 Section table4_section(const RunTree& tree) {
@@ -89,10 +156,13 @@ Section table4_section(const RunTree& tree) {
       std::string(any_up ? "\"avg ↑\" averages the higher-is-better tasks (accuracies), as the paper's Average "
                            "column does. "
                          : "") +
-      "\"mean degr. %\" is the mean over all tasks of the relative degradation (positive = worse than pre).";
+      "\"held-out degr. %\" is the relative degradation of held-out bits per byte (the precise measure); "
+      "\"mean degr. %\" the mean over all tasks of the relative degradation ± its standard error over items "
+      "where ptq.json gives one (positive = worse than pre). FAILED: a task scored NaN after quantization.";
   s.table.header = {"variant", "step", "recipe"};
   for (const auto& t : tasks) s.table.header.push_back(t.name + " (" + t.metric + (t.higher_is_better ? " ↑)" : " ↓)"));
   if (any_up) s.table.header.push_back("avg ↑");
+  s.table.header.push_back("held-out degr. %");
   s.table.header.push_back("mean degr. %");
   s.table.numeric.assign(s.table.header.size(), true);
   s.table.numeric[0] = s.table.numeric[2] = false;
@@ -109,34 +179,46 @@ Section table4_section(const RunTree& tree) {
       std::vector<std::string> row = {v.name, std::to_string(e->step), name};
       double up_sum = 0;
       int up_n = 0;
+      bool up_failed = false;
       for (const auto& t : tasks) {
         auto it = r ? r->scores.find(t.name) : std::map<std::string, double>::const_iterator();
+        const bool failed =
+            r && std::find(r->failed_tasks.begin(), r->failed_tasks.end(), t.name) != r->failed_tasks.end();
         if (!r || it == r->scores.end()) {
-          row.push_back(kMissing);
+          row.push_back(failed ? "FAILED" : kMissing);
+          up_failed = up_failed || (failed && t.higher_is_better);
           continue;
         }
         row.push_back(fmt(it->second, 4));
         if (t.higher_is_better) up_sum += it->second, ++up_n;
       }
-      if (any_up) row.push_back(up_n ? fmt(up_sum / up_n, 4) : kMissing);
-      row.push_back(name == "pre" ? "" : opt(r ? r->mean_degradation_pct : std::nullopt, 2));
+      if (any_up) row.push_back(up_failed ? "FAILED" : up_n ? fmt(up_sum / up_n, 4) : kMissing);
+      row.push_back(name == "pre" ? "" : heldout_text(*e, name));
+      row.push_back(name == "pre" ? "" : task_mean_text(r));
       s.table.rows.push_back(row);
     }
   }
   return s;
 }
 
-Section recipes_section(const RunTree& tree) {
+// A variant x recipe table of one measure at the last evaluated checkpoint.
+Section recipes_section(const RunTree& tree, bool heldout) {
   Section s;
-  s.title = "Mean % degradation of every recipe";
-  s.text =
-      "Mean over tasks of the relative degradation against `pre` at the last evaluated checkpoint "
-      "(positive = worse).";
-  std::vector<std::string> recipes;
-  for (const auto& v : tree.variants)
-    if (const PtqResult* e = v.final_eval())
-      for (const auto& r : e->recipes)
-        if (r.name != "pre") push_unique(recipes, r.name);
+  const std::vector<std::string> recipes = final_recipes(tree);
+  if (heldout) {
+    s.title = "Held-out bits per byte: % degradation of every recipe";
+    s.text =
+        "Relative change of the held-out bits per byte (the suite's likelihood task) against `pre` at the last "
+        "evaluated checkpoint (positive = worse), ± its paired standard error when ptq.json gives one "
+        "(nurture-ptq-v2): one number from thousands of tokens, the precise signal at small scale. FAILED (k "
+        "tasks): the recipe scored NaN on k tasks.";
+  } else {
+    s.title = "Mean % degradation of every recipe (task mean ± standard error)";
+    s.text =
+        "Mean over tasks of the relative degradation against `pre` at the last evaluated checkpoint (positive = "
+        "worse), ± its standard error over items when ptq.json gives one (nurture-ptq-v2). At small scale this "
+        "mean is dominated by the item noise of the small tasks: read the held-out table above first.";
+  }
   s.table.header = {"variant", "step"};
   s.table.header.insert(s.table.header.end(), recipes.begin(), recipes.end());
   s.table.numeric.assign(s.table.header.size(), true);
@@ -144,10 +226,8 @@ Section recipes_section(const RunTree& tree) {
   for (const auto& v : tree.variants) {
     const PtqResult* e = v.final_eval();
     std::vector<std::string> row = {v.name, e ? std::to_string(e->step) : kMissing};
-    for (const auto& name : recipes) {
-      const PtqRecipe* r = e ? e->recipe(name) : nullptr;
-      row.push_back(opt(r ? r->mean_degradation_pct : std::nullopt, 2));
-    }
+    for (const auto& name : recipes)
+      row.push_back(!e ? kMissing : heldout ? heldout_text(*e, name) : task_mean_text(e->recipe(name)));
     s.table.rows.push_back(row);
   }
   return s;
@@ -159,15 +239,11 @@ std::vector<Section> axis_tables(const std::vector<AxisComparison>& comparisons,
                                  const std::vector<std::string>& recipes, Measure measure, int digits,
                                  const std::string& title_suffix) {
   std::vector<Section> out;
-  // A cell holding several seeds of one point (see compare_axes) gives their mean ± standard
-  // deviation, so a difference between cells can be read against the run-to-run spread.
-  auto value = [&](const std::vector<const Variant*>& vs, const std::string& r, bool with_spread) {
-    const auto sd = with_spread ? spread(vs, r, measure) : std::nullopt;
-    return opt(measure(vs, r), digits) + (sd ? " ± " + fmt(*sd, digits) : "");
-  };
-  auto cell = [&](const std::vector<const Variant*>& vs, bool with_spread) {
+  // A cell holding several seeds of one point (see compare_axes) gives their mean ± the 95%
+  // confidence interval's half width, so a difference between cells can be read against it.
+  auto cell = [&](const std::vector<const Variant*>& vs, bool interval) {
     std::string c;
-    for (const auto& r : recipes) c += (c.empty() ? "" : " / ") + value(vs, r, with_spread);
+    for (const auto& r : recipes) c += (c.empty() ? "" : " / ") + cell_text(collect(vs, r, measure), digits, interval);
     return vs.empty() ? std::string() : c;
   };
   for (const auto& c : comparisons) {
@@ -203,33 +279,78 @@ std::vector<Section> axis_sections(const RunTree& tree) {
   const auto recipes = headline_recipes(tree);
   std::string which;
   for (const auto& r : recipes) which += (which.empty() ? "" : " / ") + r;
+  const std::string seeds =
+      "; where a point was trained with several seeds (`train.seed`), their mean ± the half width of the 95% "
+      "confidence interval of that mean (Student t). A cell with a failed seed shows FAILED: it is never averaged.";
+  // The held-out likelihood leads when the suite has one; the task mean follows.
+  if (!comparisons.empty() && has_heldout(tree, recipes)) {
+    Section lik;
+    lik.title = "Held-out bits per byte: % degradation per axis value (Figure 2 as a table)";
+    lik.text =
+        "Each row holds the other axes fixed, so a row shows the effect of this axis alone. Cells: relative change "
+        "of held-out bits per byte under " +
+        which + " at the last evaluated checkpoint (positive = worse)" + seeds;
+    out.push_back(lik);
+    for (auto& s : axis_tables(comparisons, recipes, heldout_degradation, 3, " (held-out)"))
+      out.push_back(std::move(s));
+  }
   Section head;
-  head.title = "Mean % degradation per axis value (Figure 2 as a table)";
+  head.title = "Task mean: % degradation per axis value";
   head.text = comparisons.empty()
                   ? "No grid axis takes two or more values among these variants."
-                  : "Each row holds the other axes fixed, so a row shows the effect of this axis alone. Cells: mean "
-                    "% degradation under " +
-                        which +
-                        " at the last evaluated checkpoint (positive = worse); where a point was trained with several "
-                        "seeds (`train.seed`), their mean ± standard deviation.";
+                  : "As above, for the mean % degradation over the suite's tasks under " + which +
+                        " (noisier at small scale: one item of a few hundred moves a task's accuracy by a few "
+                        "tenths of a percent)" +
+                        seeds;
   out.push_back(head);
-  for (auto& s : axis_tables(comparisons, recipes, mean_degradation, 2, "")) out.push_back(std::move(s));
+  for (auto& s : axis_tables(comparisons, recipes, task_mean_degradation, 2, "")) out.push_back(std::move(s));
+  return out;
+}
 
-  // The same comparison on the held-out likelihood alone, when the suite has one.
-  bool any = false;
-  for (const auto& v : tree.variants)
-    for (const auto& r : recipes) any = any || likelihood_degradation({&v}, r).has_value();
-  if (comparisons.empty() || !any) return out;
-  Section lik;
-  lik.title = "Held-out likelihood: % degradation per axis value";
-  lik.text =
-      "As above, but only the suite's likelihood task (held-out bits per byte): one number from thousands of "
-      "tokens, the least noisy measure at small scale, where one item of a few hundred moves a task's accuracy "
-      "by a few tenths of a percent. Cells: relative change under " +
-      which + " (positive = worse).";
-  out.push_back(lik);
-  for (auto& s : axis_tables(comparisons, recipes, likelihood_degradation, 3, " (held-out)"))
-    out.push_back(std::move(s));
+// Every grid point against the control point, paired by seed (report_paired.h).
+std::vector<Section> paired_sections(const RunTree& tree) {
+  std::vector<Section> out;
+  const std::vector<Point> points = grid_points(tree);
+  if (points.size() < 2 || !points.front().control) return out;
+  const auto recipes = headline_recipes(tree);
+  int most_pairs = 0;
+  Section head;
+  head.title = "Differences from the control, paired by seed";
+  std::vector<std::pair<Measure, std::string>> measures;
+  if (has_heldout(tree, recipes)) measures.push_back({heldout_degradation, "held-out bits/byte"});
+  measures.push_back({task_mean_degradation, "task mean"});
+  for (const auto& [measure, what] : measures) {
+    Section s;
+    s.level = 3;
+    s.title = "Point − control: % degradation of " + what;
+    s.table.header = {"point", "recipe", "seeds", "difference [95% CI]", "MDE80", "verdict"};
+    s.table.numeric = {false, false, true, true, true, false};
+    const int digits = measure == heldout_degradation ? 3 : 2;
+    for (size_t i = 1; i < points.size(); ++i)
+      for (const auto& r : recipes) {
+        const ControlDifference d = difference_from_control(tree, points[i], points.front(), r, measure);
+        most_pairs = std::max(most_pairs, d.pairs);
+        s.table.rows.push_back({points[i].label, r, std::to_string(d.pairs), difference_text(d, digits),
+                                d.diff.mde80 ? fmt(*d.diff.mde80, digits) : kMissing,
+                                d.is_failed()              ? "failed"
+                                : d.diff.verdict().empty() ? kMissing
+                                                           : d.diff.verdict()});
+      }
+    out.push_back(s);
+  }
+  head.text =
+      "For each point (the variants that differ from the control in the same axes; seeds are replicates), the "
+      "mean over seeds of (point − control), each seed of the point paired with the control's run of the same "
+      "seed, in percentage points of degradation (positive = the point degrades more). 95% CI: mean ± t(0.975, "
+      "n − 1) · sd / √n. verdict: \"effect\" when the interval excludes 0, else \"none detected\". MDE80: the "
+      "smallest true difference this many seeds would detect with 80% power at the 5% level, (t(0.975, n − 1) + "
+      "t(0.8, n − 1)) · sd / √n; a smaller effect can exist unseen. A seed that failed on either side fails the "
+      "comparison (it is not dropped).";
+  if (most_pairs < 2)
+    head.text +=
+        " Every point has one seed here, so there is no interval: train more seeds (`seed: [...]` as an axis, see "
+        "experiments/seeds.yaml) to test the differences.";
+  out.insert(out.begin(), head);
   return out;
 }
 
@@ -268,26 +389,51 @@ std::vector<Section> table5_sections(const RunTree& tree) {
   return out;
 }
 
-Section analysis_section(const RunTree& tree) {
-  Section s;
-  s.title = "Weight and activation statistics (Figure 5 in table form)";
-  s.text =
-      "Means over every block linear (RMSE of per-token int8 activations, token STD of the inputs, spectral "
-      "norm of the weights) and every LayerNorm (gain STD), at the last analysed checkpoint.";
-  s.table.header = {"variant", "step", "RMSE(X, X^) int8", "token STD", "max |x|", "LN gain STD", "spectral norm"};
-  s.table.numeric = {false, true, true, true, true, true, true};
-  const std::vector<std::string> keys = {"rmse_int8_mean", "token_std_mean", "max_abs", "ln_gain_std_mean",
-                                         "spectral_norm_mean"};
-  for (const auto& v : tree.variants) {
-    const AnalysisResult* a = v.final_analysis();
-    std::vector<std::string> row = {v.name, a ? std::to_string(a->step) : "(" + v.state() + ")"};
-    for (const auto& k : keys) {
-      auto it = a ? a->summary.find(k) : std::map<std::string, double>::const_iterator();
-      row.push_back(a && it != a->summary.end() ? fmt(it->second) : kMissing);
+// The paper's Figure 5 quantities (attn-kqv-proj input and weight, ln_1 gains), then the
+// all-site averages under their own title.
+std::vector<Section> analysis_sections(const RunTree& tree) {
+  auto section = [&](const std::string& title, const std::string& text, const std::vector<std::string>& header,
+                     const std::vector<std::string>& keys) {
+    Section s;
+    s.title = title;
+    s.text = text;
+    s.table.header = {"variant", "step"};
+    s.table.header.insert(s.table.header.end(), header.begin(), header.end());
+    s.table.numeric.assign(s.table.header.size(), true);
+    s.table.numeric[0] = false;
+    for (const auto& v : tree.variants) {
+      const AnalysisResult* a = v.final_analysis();
+      std::vector<std::string> row = {v.name, a ? std::to_string(a->step) : "(" + v.state() + ")"};
+      for (const auto& k : keys) {
+        auto it = a ? a->summary.find(k) : std::map<std::string, double>::const_iterator();
+        row.push_back(a && it != a->summary.end() ? fmt(it->second) : kMissing);
+      }
+      s.table.rows.push_back(row);
     }
-    s.table.rows.push_back(row);
-  }
-  return s;
+    return s;
+  };
+  std::vector<std::string> formats;
+  for (const auto& v : tree.variants)
+    if (const AnalysisResult* a = v.final_analysis(); a && !a->precision.empty()) push_unique(formats, a->precision);
+  std::string precision;
+  for (const auto& f : formats) precision += (precision.empty() ? "" : ", ") + f;
+  return {
+      section(
+          "Weight and activation statistics (Figure 5 in table form)",
+          "The paper's Figure 5 quantities, averaged over blocks at the last analysed checkpoint: the input "
+          "of attn-kqv-proj (the attention QKV projection, attn.c_attn): RMSE between X and its per-token "
+          "int8 quantization, and token STD; the STD of the ln_1 gains; the spectral norm of the c_attn "
+          "weight. Forward precision of the analysis: " +
+              (precision.empty() ? std::string("fp32 (not recorded: analysis.json before --precision)") : precision) +
+              ". Per-block values: plots/fig5_block_statistics.",
+          {"attn-kqv-proj RMSE(X, X^) int8", "attn-kqv-proj token STD", "ln_1 gain STD", "c_attn spectral norm"},
+          {"qkv_rmse_int8_mean", "qkv_token_std_mean", "ln_1_gain_std_mean", "qkv_spectral_norm_mean"}),
+      section(
+          "All-site averages (not the paper's Figure 5)",
+          "Means over all four block linears (qkv, attn_proj, fc and the post-GELU mlp_proj input) and over "
+          "every LayerNorm (ln_1, ln_2, ln_f); max |x| over all linear inputs.",
+          {"all linears RMSE int8", "all linears token STD", "max |x|", "all LN gain STD", "all linears spectral norm"},
+          {"rmse_int8_mean", "token_std_mean", "max_abs", "ln_gain_std_mean", "spectral_norm_mean"})};
 }
 
 }  // namespace
@@ -298,7 +444,8 @@ std::vector<std::string> csv_columns(const RunTree& tree) {
   for (const char* k : {"step", "recipe", "task", "metric", "higher_is_better", "pre", "post", "abs_change",
                         "rel_change_pct", "degradation_pct"})
     c.push_back(k);
-  c.insert(c.end(), kAnalysisColumns.begin(), kAnalysisColumns.end());
+  for (const auto& [column, key] : kAnalysisColumns) c.push_back(column);
+  c.insert(c.end(), kRecipeColumns.begin(), kRecipeColumns.end());
   return c;
 }
 
@@ -308,7 +455,16 @@ std::string summary_csv(const RunTree& tree) {
     for (size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + csv_field(fields[i]);
     out += "\n";
   };
+  auto num = [](const std::optional<double>& x) { return x ? exact(*x) : std::string(); };
   line(csv_columns(tree));
+  // The paired comparison of each variant's point with the control (final checkpoints only).
+  const std::vector<Point> points = grid_points(tree);
+  const bool paired = points.size() >= 2 && points.front().control;
+  auto point_of = [&](const Variant& v) -> const Point* {
+    for (const auto& p : points)
+      if (std::find(p.variants.begin(), p.variants.end(), &v) != p.variants.end()) return &p;
+    return nullptr;
+  };
   for (const auto& v : tree.variants) {
     std::vector<std::string> head = {v.name, v.state()};
     for (const auto& a : tree.axes) head.push_back(axis_cell(v, a));
@@ -319,11 +475,38 @@ std::string summary_csv(const RunTree& tree) {
       line(row);
       continue;
     }
+    const Point* point = point_of(v);
     for (const auto& e : v.evals) {
       const PtqRecipe* pre = e.recipe("pre");
       const AnalysisResult* a = analysis_at(v, e.step);
+      const bool final = &e == v.final_eval();
       for (const auto& r : e.recipes) {
         if (r.name == "pre") continue;
+        // Paired columns: n_seeds, the difference and its interval, MDE80, verdict, for the held-out
+        // measure, then the task mean. The control point's own rows give only n_seeds.
+        std::vector<std::string> cmp(10);
+        if (final && paired && point) {
+          cmp[0] = std::to_string(point->variants.size());
+          if (!point->control) {
+            auto fill = [&](Measure m, size_t at, bool mde) {
+              const ControlDifference d = difference_from_control(tree, *point, points.front(), r.name, m);
+              if (d.pairs == 0) return;
+              cmp[0] = std::to_string(d.pairs);
+              if (d.is_failed()) {
+                cmp[at + (mde ? 4 : 3)] = "failed";
+                return;
+              }
+              cmp[at] = exact(d.diff.mean);
+              cmp[at + 1] = num(d.diff.ci_low);
+              cmp[at + 2] = num(d.diff.ci_high);
+              if (mde) cmp[at + 3] = num(d.diff.mde80);
+              cmp[at + (mde ? 4 : 3)] = d.diff.verdict();
+            };
+            fill(heldout_degradation, 1, true);
+            fill(task_mean_degradation, 6, false);
+          }
+        }
+        const Value held = heldout_degradation(e, r.name);
         for (const auto& t : e.tasks) {
           std::vector<std::string> row = head;
           row.insert(row.end(),
@@ -334,14 +517,20 @@ std::string summary_csv(const RunTree& tree) {
           row.push_back(pre && p != pre->scores.end() ? exact(p->second) : "");
           row.push_back(q != r.scores.end() ? exact(q->second) : "");
           if (ch != r.change.end())
-            row.insert(row.end(), {exact(ch->second.abs), ch->second.rel_pct ? exact(*ch->second.rel_pct) : "",
-                                   ch->second.degradation_pct ? exact(*ch->second.degradation_pct) : ""});
+            row.insert(row.end(), {num(ch->second.abs), num(ch->second.rel_pct), num(ch->second.degradation_pct)});
           else
             row.insert(row.end(), {"", "", ""});
-          for (const auto& k : kAnalysisColumns) {
+          for (const auto& [column, k] : kAnalysisColumns) {
             auto it = a ? a->summary.find(k) : std::map<std::string, double>::const_iterator();
             row.push_back(a && it != a->summary.end() ? exact(it->second) : "");
           }
+          const bool task_failed = ch != r.change.end() && ch->second.failed;
+          row.insert(
+              row.end(),
+              {task_failed ? "true" : "false", r.failed ? "true" : "false", std::to_string(r.failed_tasks.size()),
+               r.weight_bits ? std::to_string(*r.weight_bits) : "", r.act_bits ? std::to_string(*r.act_bits) : "",
+               num(held.x), num(held.se), num(r.mean_degradation_pct), num(r.mean_degradation_se_pct)});
+          row.insert(row.end(), cmp.begin(), cmp.end());
           line(row);
         }
       }
@@ -351,10 +540,15 @@ std::string summary_csv(const RunTree& tree) {
 }
 
 std::vector<Section> summary_sections(const RunTree& tree) {
-  std::vector<Section> out = {variants_section(tree), table4_section(tree), recipes_section(tree)};
+  std::vector<Section> out = {variants_section(tree)};
+  if (has_heldout(tree, final_recipes(tree))) out.push_back(recipes_section(tree, true));
+  out.push_back(recipes_section(tree, false));
+  for (auto& s : paired_sections(tree)) out.push_back(std::move(s));
   for (auto& s : axis_sections(tree)) out.push_back(std::move(s));
+  for (auto& s : ladder_sections(tree)) out.push_back(std::move(s));
+  out.push_back(table4_section(tree));
   for (auto& s : table5_sections(tree)) out.push_back(std::move(s));
-  out.push_back(analysis_section(tree));
+  for (auto& s : analysis_sections(tree)) out.push_back(std::move(s));
   std::vector<std::string> problems = tree.problems;
   for (const auto& v : tree.variants)
     for (const auto& p : v.problems) problems.push_back(v.name + ": " + p);

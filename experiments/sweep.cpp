@@ -255,7 +255,8 @@ std::vector<std::string> post_stage_command(const Grid& grid, const std::string&
     argv.insert(argv.end(), {"--suite", s.suite, "--baseline", s.baseline});
     if (s.limit > 0) argv.insert(argv.end(), {"--limit", std::to_string(s.limit)});
   } else {
-    argv.insert(argv.end(), {"--sequences", std::to_string(s.analyze_sequences)});
+    // The analysis describes the model in the format PTQ quantizes from.
+    argv.insert(argv.end(), {"--sequences", std::to_string(s.analyze_sequences), "--precision", s.baseline});
   }
   return argv;
 }

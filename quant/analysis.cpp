@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/graph.h"
+#include "precision/policy.h"
 
 namespace nurture::quant {
 
@@ -102,9 +103,29 @@ Analysis analyze(model::GPT& gpt, const std::vector<int32_t>& ids, int seq_len, 
   const int64_t sequences = int64_t(ids.size()) / seq_len;
   const int L = cfg.n_layer;
   Analysis a;
+  a.precision = opt.precision;
   a.calibration.sequences = int(sequences);
   a.calibration.seq_len = seq_len;
   a.calibration.tokens = int64_t(ids.size());
+
+  // As in run_ptq: the forward reads the master buffer, rounded to the analysed format (weights
+  // and gains too, so their statistics are those of the model PTQ sees), restored on return.
+  model::ParamStore& P = gpt.params();
+  if (P.has_working_copy()) P.enable_working_copy(false);
+  struct Restore {
+    float* p;
+    std::vector<float> saved;
+    ~Restore() { std::copy(saved.begin(), saved.end(), p); }
+  } restore{P.master(), {}};
+  if (opt.precision != precision::Format::fp32) {
+    restore.saved.assign(P.master(), P.master() + P.numel());
+    precision::round_inplace(opt.precision, P.master(), P.numel());
+  }
+  precision::PolicyConfig pc;
+  pc.dtype = opt.precision;
+  pc.native_gemm = false;  // GEMMs in fp32 on rounded operands, like ptq's baseline forward
+  precision::MixedPrecision policy(pc);
+  const core::OpPrecision prec = policy.op_precision(false);
 
   auto collector = std::make_unique<Collector>(L, a.calibration.tokens, cfg.d_model);
   core::Arena acts, grads;
@@ -113,12 +134,12 @@ Analysis analyze(model::GPT& gpt, const std::vector<int32_t>& ids, int seq_len, 
     const int64_t B = std::min(per_batch, sequences - s);
     acts.reset();
     core::Ctx ctx(acts, grads, nullptr);
+    ctx.prec = prec;
     collector->set_first_position(s * seq_len);
     gpt.forward(ctx, ids.data() + s * seq_len, B, seq_len, 0, collector.get());
     if (opt.log) opt.log("calibration: " + std::to_string(s + B) + "/" + std::to_string(sequences) + " sequences");
   }
 
-  auto& P = gpt.params();
   const auto& blocks = gpt.blocks();
   for (int l = 0; l < L; ++l) {
     const auto& bp = blocks[size_t(l)];

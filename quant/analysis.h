@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/gpt.h"
+#include "precision/format.h"
 #include "quant/analysis_outliers.h"
 #include "quant/analysis_stats.h"
 #include "quant/spectral_norm.h"
@@ -22,6 +23,12 @@ namespace nurture::quant {
 const char* site_key(model::LinearSite s);
 
 struct AnalysisOptions {
+  // The number format the model is analysed in: every parameter is rounded to it and the
+  // forward runs with its op precision, as `nurture ptq`'s baseline does (quant/ptq.h), so the
+  // statistics describe the model PTQ quantizes. `nurture analyze` defaults to PTQ's default
+  // baseline (fp16); fp32 analyses the master weights unrounded. The parameters are restored
+  // before analyze returns.
+  precision::Format precision = precision::Format::fp32;
   int batch_sequences = 4;  // sequences per forward pass: bounds the activation memory
   int histogram_bins = 64;
   SpectralNormOptions spectral;
@@ -63,6 +70,7 @@ struct NamedHistogram {
 };
 
 struct Analysis {
+  precision::Format precision = precision::Format::fp32;  // AnalysisOptions::precision
   Calibration calibration;
   std::vector<LinearReport> linears;  // block-major, sites in forward order
   std::vector<LayerNormReport> layer_norms;

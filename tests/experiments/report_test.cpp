@@ -98,14 +98,37 @@ TEST_F(ReportTest, CsvHasTheDocumentedColumnsAndNumbers) {
                                            "abs_change",
                                            "rel_change_pct",
                                            "degradation_pct",
-                                           "rmse_int8_mean",
-                                           "token_std_mean",
+                                           "qkv_rmse_int8_mean",
+                                           "qkv_token_std_mean",
+                                           "ln_1_gain_std_mean",
+                                           "qkv_spectral_norm_mean",
+                                           "all_sites_rmse_int8_mean",
+                                           "all_sites_token_std_mean",
                                            "max_abs",
-                                           "ln_gain_std_mean",
-                                           "spectral_norm_mean",
+                                           "all_sites_ln_gain_std_mean",
+                                           "all_sites_spectral_norm_mean",
                                            "outliers_llm_int8",
                                            "outliers_fixed",
-                                           "outliers_adaptive"};
+                                           "outliers_adaptive",
+                                           "task_failed",
+                                           "recipe_failed",
+                                           "failed_tasks",
+                                           "weight_bits",
+                                           "act_bits",
+                                           "heldout_degradation_pct",
+                                           "heldout_degradation_se_pct",
+                                           "mean_degradation_pct",
+                                           "mean_degradation_se_pct",
+                                           "n_seeds",
+                                           "diff_vs_control_pct",
+                                           "ci95_low",
+                                           "ci95_high",
+                                           "mde80_pct",
+                                           "verdict",
+                                           "task_mean_diff_vs_control_pct",
+                                           "task_mean_ci95_low",
+                                           "task_mean_ci95_high",
+                                           "task_mean_verdict"};
   EXPECT_EQ(rows[0], header);
   // 3 evaluated variants x 2 steps x 2 recipes x 2 tasks, plus one row for the failed variant.
   EXPECT_EQ(rows.size(), 1u + 3 * 2 * 2 * 2 + 1);
@@ -129,9 +152,14 @@ TEST_F(ReportTest, CsvHasTheDocumentedColumnsAndNumbers) {
   EXPECT_EQ(a[11], "0.02");
   EXPECT_EQ(a[12], "1");
   EXPECT_EQ(a[13], "1");
-  EXPECT_EQ(a[14], "0.015");  // the same checkpoint's analysis summary
-  EXPECT_EQ(a[19], "0");
-  EXPECT_EQ(a[20], "2");
+  // The same checkpoint's analysis: Figure 5's qkv RMSE (this older file has no qkv summary key:
+  // the mean of its two qkv entries, 0.01 and 0.02), ln_1 gain STD (0.05, 0.06), then the
+  // all-site summary and the outlier counts.
+  EXPECT_EQ(a[14], "0.015");
+  EXPECT_EQ(a[16], "0.055");
+  EXPECT_EQ(a[18], "0.015");
+  EXPECT_EQ(a[23], "0");
+  EXPECT_EQ(a[24], "2");
   // Higher-is-better: a drop in accuracy is a positive degradation.
   const auto b = find("wd=0.1,dtype=fp16", "20", "w4", "lastword");
   EXPECT_EQ(b[11], "-0.1");
@@ -157,11 +185,18 @@ TEST_F(ReportTest, MarkdownHasThePapersTables) {
   EXPECT_NE(md.find("## Outlier dimensions (Table 5 layout)"), std::string::npos);
   for (const char* rule : {"### Rule llm_int8", "### Rule fixed", "### Rule adaptive"})
     EXPECT_NE(md.find(rule), std::string::npos) << rule;
-  EXPECT_NE(md.find("## Mean % degradation per axis value (Figure 2 as a table)"), std::string::npos);
+  EXPECT_NE(md.find("## Task mean: % degradation per axis value"), std::string::npos);
   EXPECT_NE(md.find("### optim.weight_decay"), std::string::npos);
   EXPECT_NE(md.find("nurture report fixture"), std::string::npos);
   // Table 4 row: pre / w8a8 / w4 per variant with the task scores, average and degradation.
-  EXPECT_NE(md.find("| wd=0.1,dtype=bf16 | 20 | w8a8 | 2.0200 | 0.4900 | 0.4900 | 1.50 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| wd=0.1,dtype=bf16 | 20 | w8a8 | 2.0200 | 0.4900 | 0.4900 | 1.000 | 1.50 |"), std::string::npos)
+      << md;
+  // The held-out measure leads: its table comes before the task mean's, in every layout.
+  EXPECT_LT(md.find("## Held-out bits per byte: % degradation of every recipe"),
+            md.find("## Mean % degradation of every recipe"));
+  EXPECT_LT(md.find("## Held-out bits per byte: % degradation per axis value"),
+            md.find("## Task mean: % degradation per axis value"));
+  EXPECT_LT(f.printed_summary.find("Held-out bits per byte"), f.printed_summary.find("Mean % degradation"));
   // Table 5 row from the fixed-threshold rule; missing analysis and a failed variant are shown.
   EXPECT_NE(md.find("| wd=0.01,dtype=bf16 | 20 | 2 | 68.4 | 65.5 |"), std::string::npos);
   EXPECT_NE(md.find("| wd=0.1,dtype=fp16 | — | — | — | — |"), std::string::npos);
@@ -171,7 +206,8 @@ TEST_F(ReportTest, MarkdownHasThePapersTables) {
   EXPECT_NE(md.find("| dtype=bf16 | 3.00 / 20.00 | 1.50 / 10.00 |"), std::string::npos) << md;
   // The same on the held-out likelihood task alone (its degradation in the fixture: w8a8 2 % and
   // w4 20 % at wd 0.01, 1 % and 10 % at wd 0.1).
-  EXPECT_NE(md.find("## Held-out likelihood: % degradation per axis value"), std::string::npos);
+  EXPECT_NE(md.find("## Held-out bits per byte: % degradation per axis value (Figure 2 as a table)"),
+            std::string::npos);
   EXPECT_NE(md.find("### optim.weight_decay (held-out)"), std::string::npos);
   EXPECT_NE(md.find("| dtype=bf16 | 2.000 / 20.000 | 1.000 / 10.000 |"), std::string::npos) << md;
   EXPECT_NE(f.degradation_table.find("wd=0.1,dtype=fp16"), std::string::npos);
@@ -306,11 +342,11 @@ TEST_F(ReportTest, AxesCompareVariantsThatDifferOnlyInThatAxis) {
   ASSERT_EQ(cmp[0].groups.size(), 2u);
   EXPECT_EQ(cmp[0].groups[0].label, "dtype=bf16");
   EXPECT_EQ(headline_recipes(t), (std::vector<std::string>{"w8a8", "w4"}));
-  EXPECT_NEAR(*mean_degradation(cmp[0].all.at("0.1"), "w8a8"), (1.5 + 5.0) / 2, 1e-9);
+  EXPECT_NEAR(*collect(cmp[0].all.at("0.1"), "w8a8", task_mean_degradation).mean(), (1.5 + 5.0) / 2, 1e-9);
 }
 
 // Seeds are replicates, not an axis: two seeds of each clipping value give one comparison
-// (clipping), whose cells are the mean ± standard deviation over the seeds.
+// (clipping), whose cells are the mean ± the 95% confidence interval over the seeds.
 TEST(ReportAxesTest, SeedsAreReplicatesOfOnePoint) {
   RunTree t;
   t.axes = {"train.seed", "optim.grad_clip"};
@@ -337,17 +373,18 @@ TEST(ReportAxesTest, SeedsAreReplicatesOfOnePoint) {
   ASSERT_EQ(cmp[0].groups.size(), 1u);
   EXPECT_EQ(cmp[0].groups[0].label, "all");  // the seed is not part of the label
   EXPECT_EQ(cmp[0].groups[0].by_value.at("1").size(), 2u);
-  EXPECT_NEAR(*mean_degradation(cmp[0].groups[0].by_value.at("null"), "w4"), 25.0, 1e-9);
-  // Table cells: mean ± sample standard deviation over the two seeds.
+  EXPECT_NEAR(*collect(cmp[0].groups[0].by_value.at("null"), "w4", task_mean_degradation).mean(), 25.0, 1e-9);
+  // Table cells: mean ± the 95% CI half width over the two seeds, t(0.975, 1) · sd / √2 =
+  // 12.706205 · sd / √2 (w8a8 at clip 1: sd √2, so 12.71).
   const std::string md = summary_markdown(t, "test");
-  EXPECT_NE(md.find("| all | 2.00 ± 1.41 / 12.00 ± 2.83 | 5.00 ± 0.00 / 25.00 ± 7.07 |"), std::string::npos) << md;
-  // Figure 2 plots the same means with ± one standard deviation as error bars.
+  EXPECT_NE(md.find("| all | 2.00 ± 12.71 / 12.00 ± 25.41 | 5.00 ± 0.00 / 25.00 ± 63.53 |"), std::string::npos) << md;
+  // Figure 2 plots the same means with the 95% CI of the mean as error bars.
   const fs::path dir = fs::temp_directory_path() / ("nurture_seeds_plot_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   write_plot_scripts(t, dir);
   const std::string dat = slurp(dir / "fig2_optim_grad_clip.dat"), gp = slurp(dir / "fig2_optim_grad_clip.gp");
-  EXPECT_NE(dat.find("# x value w8a8 w4 w8a8_sd w4_sd"), std::string::npos) << dat;
-  EXPECT_NE(dat.find("0 \"1\" 2 12 1.414213562373095"), std::string::npos) << dat;
+  EXPECT_NE(dat.find("# x value w8a8 w4 w8a8_ci95 w4_ci95"), std::string::npos) << dat;
+  EXPECT_NE(dat.find("0 \"1\" 2 12 12.7062"), std::string::npos) << dat;
   EXPECT_NE(gp.find("using 1:3:5 with yerrorlines"), std::string::npos) << gp;
   fs::remove_all(dir);
 }

@@ -25,12 +25,19 @@ TEST(AnalyzeCli, WritesJsonAndMarkdownBesideTheRun) {
   EXPECT_EQ(j["calibration"]["seq_len"], 64);  // configs/tiny.yaml
   EXPECT_EQ(j["calibration"]["tokens"], 192);
   EXPECT_EQ(j["linears"].size(), 8u);  // 2 blocks x 4 sites
+  EXPECT_EQ(j["precision"], "fp16");   // nurture ptq's default baseline
   EXPECT_NE(read_text(dir / "analysis.md").find("## Outlier dimensions"), std::string::npos);
 
   r = box.run("nurture analyze runs/a/checkpoints/step_0000004.h5 --sequences 1 --out elsewhere -q");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(fs::exists(box.root() / "elsewhere/analysis.json"));
   EXPECT_TRUE(fs::exists(box.root() / "elsewhere/analysis.md"));
+
+  r = box.run("nurture analyze runs/a/checkpoints/step_0000004.h5 --sequences 1 --precision fp32 --out f32 -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(box.root() / "f32/analysis.json"))["precision"], "fp32");
+  r = box.run("nurture analyze runs/a/checkpoints/step_0000004.h5 --precision fp8");
+  EXPECT_NE(r.status, 0);  // CLI11 rejects the value before any work
 }
 
 TEST(AnalyzeCli, MissingCheckpointIsOneLine) {

@@ -93,8 +93,8 @@ TEST(Analyze, CoversEveryLinearAndWritesTheSchema) {
 
   const nlohmann::ordered_json j = quant::to_json(a, {"runs/t/checkpoints/step_0000001.h5", 1});
   EXPECT_EQ(j["format"], "nurture-analysis-v1");
-  for (const char* k :
-       {"checkpoint", "step", "calibration", "linears", "layer_norms", "outliers", "histograms", "summary"})
+  for (const char* k : {"checkpoint", "step", "precision", "calibration", "linears", "layer_norms", "outliers",
+                        "histograms", "summary"})
     EXPECT_TRUE(j.contains(k)) << k;
   for (const char* k : {"source", "sequences", "seq_len", "tokens"}) EXPECT_TRUE(j["calibration"].contains(k)) << k;
   EXPECT_EQ(j["calibration"]["seq_len"], 16);
@@ -115,8 +115,11 @@ TEST(Analyze, CoversEveryLinearAndWritesTheSchema) {
   EXPECT_EQ(j["histograms"][1]["name"], "ln_1.weight");
   EXPECT_EQ(j["histograms"][0]["edges"].size(), 9u);
   EXPECT_EQ(j["histograms"][0]["counts"].size(), 8u);
-  for (const char* k : {"rmse_int8_mean", "token_std_mean", "max_abs", "ln_gain_std_mean", "spectral_norm_mean",
-                        "outliers_llm_int8", "outliers_fixed", "outliers_adaptive"})
+  for (const char* k :
+       {"rmse_int8_mean", "token_std_mean", "max_abs", "ln_gain_std_mean", "spectral_norm_mean", "outliers_llm_int8",
+        "outliers_fixed", "outliers_adaptive", "qkv_rmse_int8_mean", "qkv_token_std_mean", "qkv_spectral_norm_mean",
+        "ln_1_gain_std_mean", "all_sites_rmse_int8_mean", "all_sites_token_std_mean", "all_sites_spectral_norm_mean",
+        "all_sites_ln_gain_std_mean"})
     EXPECT_TRUE(j["summary"].contains(k)) << k;
   const std::string md = quant::to_markdown(a, {"runs/t/checkpoints/step_0000001.h5", 1});
   EXPECT_NE(md.find("| 1 | mlp_proj |"), std::string::npos);
@@ -173,4 +176,30 @@ TEST(Analyze, AnAmplifyingLayerNormGainCreatesAnOutlierDimension) {
   // Per-token int8 of that input is now coarse: its RMSE grows well beyond the unamplified fc input's.
   EXPECT_GT(find(a, 0, model::LinearSite::qkv).input.rmse_int8, 2 * find(a, 0, model::LinearSite::fc).input.rmse_int8);
   EXPECT_GT(a.layer_norms[0].gain.std, 1.0);
+}
+
+// --precision: the model is analysed as PTQ's baseline sees it (parameters rounded to the
+// format, half activations), the format is recorded, and the caller's parameters come back
+// bit for bit.
+TEST(Analyze, RunsInTheRequestedFormatAndRestoresTheParameters) {
+  model::GPT gpt(tiny());
+  gpt.init(11);
+  const std::vector<int32_t> ids = random_ids(2 * 16, 64, 3);
+  auto& P = gpt.params();
+  const std::vector<float> before(P.master(), P.master() + P.numel());
+  quant::AnalysisOptions opt;
+  const quant::Analysis full = quant::analyze(gpt, ids, 16, opt);
+  EXPECT_EQ(full.precision, precision::Format::fp32);
+  opt.precision = precision::Format::fp16;
+  const quant::Analysis half = quant::analyze(gpt, ids, 16, opt);
+  EXPECT_EQ(half.precision, precision::Format::fp16);
+  EXPECT_EQ(std::vector<float>(P.master(), P.master() + P.numel()), before);
+  // Rounding moves the statistics a little (fp16 keeps ~3 decimal digits), never a lot.
+  const auto& a = find(full, 1, model::LinearSite::qkv);
+  const auto& b = find(half, 1, model::LinearSite::qkv);
+  EXPECT_NE(a.input.token_std, b.input.token_std);
+  EXPECT_NEAR(b.input.token_std, a.input.token_std, 1e-2 * a.input.token_std);
+  EXPECT_NEAR(b.spectral.value, a.spectral.value, 1e-2 * a.spectral.value);
+  EXPECT_EQ(quant::to_json(half, {"x.h5", 1})["precision"], "fp16");
+  EXPECT_NE(quant::to_markdown(half, {"x.h5", 1}).find("fp16 forward"), std::string::npos);
 }
