@@ -51,8 +51,9 @@ TEST(PtqCli, WritesJsonAndMarkdownBesideTheRun) {
     ++lines;
     for (const char* key : {"recipe", "task", "item", "kind", "loglikelihoods", "tokens"})
       EXPECT_TRUE(x.contains(key)) << key;
-    if (x["kind"] == "multiple_choice")
+    if (x["kind"] == "multiple_choice") {
       for (const char* key : {"label", "correct", "acc_norm", "bytes"}) EXPECT_TRUE(x.contains(key)) << key;
+    }
     if (x["recipe"] == "pre") ++items;
   }
   EXPECT_EQ(lines, 4 * items);

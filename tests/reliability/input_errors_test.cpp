@@ -63,7 +63,7 @@ TEST(InputErrors, ConfigMistakesNameFileLineKeyAndWhatIsAccepted) {
   EXPECT_EQ(o.status, 1);
   EXPECT_EQ(o.error,
             "nurture train: error: command line: 'optim.schedule=cosin': 'optim.schedule' = 'cosin' is not one of "
-            "cosine, constant, linear");
+            "cosine, constant, linear, wsd");
   fs::remove_all(root);
 }
 
