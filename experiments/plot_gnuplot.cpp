@@ -195,7 +195,7 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
 // figure that says whether an axis change did anything beyond seed noise.
 void paired_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
   const std::vector<Point> points = grid_points(tree);
-  const auto recipes = headline_recipes(tree);
+  const auto recipes = final_recipes(tree);
   if (points.size() < 2 || !points.front().control || recipes.empty()) return;
   const auto rows = panel_rows(has_heldout(tree, recipes));
   const std::string name = "fig_paired_vs_control";

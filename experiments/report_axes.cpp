@@ -90,12 +90,17 @@ std::vector<AxisComparison> compare_axes(const RunTree& tree) {
   return out;
 }
 
-std::vector<std::string> headline_recipes(const RunTree& tree) {
+std::vector<std::string> final_recipes(const RunTree& tree) {
   std::vector<std::string> seen;
   for (const auto& v : tree.variants)
     if (const PtqResult* e = v.final_eval())
       for (const auto& r : e->recipes)
         if (r.name != "pre" && std::find(seen.begin(), seen.end(), r.name) == seen.end()) seen.push_back(r.name);
+  return seen;
+}
+
+std::vector<std::string> headline_recipes(const RunTree& tree) {
+  const std::vector<std::string> seen = final_recipes(tree);
   std::vector<std::string> out;
   for (const char* want : {"w8a8", "w4"})
     if (std::find(seen.begin(), seen.end(), want) != seen.end()) out.push_back(want);

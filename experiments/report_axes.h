@@ -30,6 +30,8 @@ struct AxisComparison {
 std::vector<AxisComparison> compare_axes(const RunTree& tree);
 bool is_replicate_axis(const std::string& axis);
 
+// Every non-"pre" recipe of the final evaluations, in first-seen order.
+std::vector<std::string> final_recipes(const RunTree& tree);
 // The recipes the paper's tables show (w8a8, w4) when present in any final evaluation, else
 // every non-"pre" recipe seen.
 std::vector<std::string> headline_recipes(const RunTree& tree);

@@ -117,16 +117,6 @@ Section variants_section(const RunTree& tree) {
   return s;
 }
 
-// The recipes of the final evaluations, in first-seen order ("pre" left out).
-std::vector<std::string> final_recipes(const RunTree& tree) {
-  std::vector<std::string> recipes;
-  for (const auto& v : tree.variants)
-    if (const PtqResult* e = v.final_eval())
-      for (const auto& r : e->recipes)
-        if (r.name != "pre") push_unique(recipes, r.name);
-  return recipes;
-}
-
 // A recipe's task-mean cell in one evaluation: mean ± standard error over items (nurture-ptq-v2),
 // or the failure.
 std::string task_mean_text(const PtqRecipe* r) {
@@ -347,7 +337,9 @@ std::vector<Section> paired_sections(const RunTree& tree) {
       "n − 1) · sd / √n. verdict: \"effect\" when the interval excludes 0, else \"none detected\". MDE80: the "
       "smallest true difference this many seeds would detect with 80% power at the 5% level, (t(0.975, n − 1) + "
       "t(0.8, n − 1)) · sd / √n; a smaller effect can exist unseen. A seed that failed on either side fails the "
-      "comparison (it is not dropped).";
+      "comparison (it is not dropped). Each row is its own test at the 5% level, not corrected for the others: "
+      "among k rows about 0.05·k \"effect\" verdicts are expected by chance when nothing differs, so an effect "
+      "that matters should hold across seeds, recipes or a replication.";
   if (most_pairs < 2)
     head.text +=
         " Every point has one seed here, so there is no interval: train more seeds (`seed: [...]` as an axis, see "
