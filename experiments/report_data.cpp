@@ -38,6 +38,17 @@ std::optional<double> opt_num(const json& j, const char* key) {
   return it->get<double>();
 }
 
+// A list of numbers (per-block telemetry); empty when absent or not all numbers.
+std::vector<double> num_list(const json& j, const char* key) {
+  std::vector<double> out;
+  if (!j.contains(key) || !j[key].is_array()) return out;
+  for (const auto& x : j[key]) {
+    if (!x.is_number()) return {};
+    out.push_back(x.get<double>());
+  }
+  return out;
+}
+
 double num(const json& j, const char* key, const fs::path& file) {
   auto v = opt_num(j, key);
   if (!v) throw std::runtime_error(file.string() + ": missing number '" + key + "'");
@@ -159,6 +170,14 @@ std::vector<MetricsRecord> read_metrics(const fs::path& file) {
     r.weight_grad_underflow = opt_num(j, "weight_grad_underflow");
     r.act_grad_underflow = opt_num(j, "act_grad_underflow");
     if (j.contains("skipped") && j["skipped"].is_boolean()) r.skipped = j["skipped"].get<bool>();
+    r.weight_norm_matrix = opt_num(j, "weight_norm_matrix");
+    r.decay_factor = opt_num(j, "decay_factor");
+    r.clipped_fraction = opt_num(j, "clipped_fraction");
+    r.loss_scale_growths = opt_num(j, "loss_scale_growths");
+    r.loss_scale_backoffs = opt_num(j, "loss_scale_backoffs");
+    r.ln1_gain_std = num_list(j, "ln1_gain_std");
+    r.val_residual_max = num_list(j, "val_residual_max");
+    r.val_residual_kurtosis = num_list(j, "val_residual_kurtosis");
     out.push_back(r);
   }
   return out;

@@ -18,6 +18,11 @@ struct MetricsRecord {
   int64_t step = 0;
   std::optional<double> loss, val_loss, loss_scale, weight_grad_underflow, act_grad_underflow;
   std::optional<bool> skipped;
+  // Whether the knobs acted (docs/OUTPUT-FORMATS.md "metrics.jsonl"): on log-interval records.
+  std::optional<double> weight_norm_matrix, decay_factor, clipped_fraction, loss_scale_growths, loss_scale_backoffs;
+  std::vector<double> ln1_gain_std;  // per block
+  // On validation records: the residual stream after each block.
+  std::vector<double> val_residual_max, val_residual_kurtosis;
 };
 
 struct PtqTask {

@@ -6,6 +6,7 @@
 
 #include "experiments/report_axes.h"
 #include "experiments/report_ladder.h"
+#include "experiments/report_mechanisms.h"
 #include "experiments/report_paired.h"
 
 namespace nurture::experiments {
@@ -535,6 +536,7 @@ std::string summary_csv(const RunTree& tree) {
 
 std::vector<Section> summary_sections(const RunTree& tree) {
   std::vector<Section> out = {variants_section(tree)};
+  if (auto m = mechanisms_section(tree)) out.push_back(std::move(*m));
   if (has_heldout(tree, final_recipes(tree))) out.push_back(recipes_section(tree, true));
   out.push_back(recipes_section(tree, false));
   for (auto& s : paired_sections(tree)) out.push_back(std::move(s));
