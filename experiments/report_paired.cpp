@@ -68,6 +68,7 @@ std::vector<Point> grid_points(const RunTree& tree) {
         if (is_replicate_axis(axis) || !control || key[axis] == value_of(*control, axis, control)) continue;
         p.label += (p.label.empty() ? "" : ",") + short_axis(axis) + "=" + key[axis];
       }
+      p.key = key;
       points.emplace_back(key, p);
       it = points.end() - 1;
     }
@@ -86,6 +87,31 @@ std::vector<Point> grid_points(const RunTree& tree) {
       out.insert(out.begin(), p);
     else
       out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<Contrast> one_axis_contrasts(const std::vector<Point>& points) {
+  std::vector<Contrast> out;
+  if (points.empty() || !points.front().control) return out;
+  const auto& control = points.front().key;
+  for (size_t i = 1; i < points.size(); ++i) {
+    std::vector<std::string> changed;
+    for (const auto& [axis, value] : points[i].key)
+      if (control.count(axis) && control.at(axis) != value) changed.push_back(axis);
+    if (changed.size() < 2) continue;
+    for (const auto& axis : changed) {
+      auto want = points[i].key;
+      want[axis] = control.at(axis);
+      auto ref = std::find_if(points.begin(), points.end(), [&](const Point& p) { return p.key == want; });
+      if (ref == points.end()) continue;
+      Contrast c;
+      c.point = i, c.reference = size_t(ref - points.begin()), c.axis = axis;
+      c.change = short_axis(axis) + "=" + points[i].key.at(axis) + " vs " + control.at(axis);
+      for (const auto& other : changed)
+        if (other != axis) c.at += (c.at.empty() ? "" : ",") + short_axis(other) + "=" + points[i].key.at(other);
+      out.push_back(c);
+    }
   }
   return out;
 }
@@ -122,6 +148,12 @@ std::string difference_text(const ControlDifference& d, int digits) {
   std::string s = signed_fmt(d.diff.mean, digits);
   if (!d.diff.ci_low) return s + " (one seed)";
   return s + " [" + fmt(*d.diff.ci_low, digits) + ", " + fmt(*d.diff.ci_high, digits) + "]";
+}
+
+std::string verdict_text(const ControlDifference& d) {
+  if (d.is_failed()) return "failed";
+  const std::string v = d.diff.verdict();
+  return v.empty() ? kMissing : v;
 }
 
 }  // namespace nurture::experiments

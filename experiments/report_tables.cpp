@@ -325,9 +325,29 @@ std::vector<Section> paired_sections(const RunTree& tree) {
         most_pairs = std::max(most_pairs, d.pairs);
         s.table.rows.push_back({points[i].label, r, std::to_string(d.pairs), difference_text(d, digits),
                                 d.diff.mde80 ? fmt(*d.diff.mde80, digits) : kMissing,
-                                d.is_failed()              ? "failed"
-                                : d.diff.verdict().empty() ? kMissing
-                                                           : d.diff.verdict()});
+                                verdict_text(d)});
+      }
+    out.push_back(s);
+  }
+  // Two-axis points, one axis at a time (report_paired.h, one_axis_contrasts).
+  const std::vector<Contrast> contrasts = one_axis_contrasts(points);
+  for (const auto& [measure, what] : contrasts.empty() ? decltype(measures){} : measures) {
+    Section s;
+    s.level = 3;
+    s.title = "One axis at a time: % degradation of " + what;
+    s.text =
+        "Points that differ from the control in two axes, against the point that differs from them in one "
+        "axis only (which takes the control's value there), paired by seed as above: the change in `change` "
+        "with every other axis held at `at`.";
+    s.table.header = {"change", "at", "recipe", "seeds", "difference [95% CI]", "MDE80", "verdict"};
+    s.table.numeric = {false, false, false, true, true, true, false};
+    const int digits = measure == heldout_degradation ? 3 : 2;
+    for (const auto& c : contrasts)
+      for (const auto& r : recipes) {
+        const ControlDifference d = difference_from_control(tree, points[c.point], points[c.reference], r, measure);
+        s.table.rows.push_back({c.change, c.at, r, std::to_string(d.pairs), difference_text(d, digits),
+                                d.diff.mde80 ? fmt(*d.diff.mde80, digits) : kMissing,
+                                verdict_text(d)});
       }
     out.push_back(s);
   }

@@ -186,6 +186,48 @@ TEST_F(SeedsReportTest, ReadsV2AndV1Failures) {
   EXPECT_TRUE(read_ptq(root_ / "v1c.json").recipe("w4")->failed);
 }
 
+// A point that changes two axes (clipping off and fp16) is compared, one axis at a time, with
+// the points that change only one of them: the clip contrast at fp16 is fp16+noclip − fp16, the
+// dtype contrast without clipping is fp16+noclip − noclip.
+TEST_F(SeedsReportTest, OneAxisContrastsOfTwoAxisPoints) {
+  std::vector<V> vs;
+  const double clip[3] = {2, 3, 4}, fp16[3] = {3, 3.5, 4}, both[3] = {5, 7, 9};
+  for (int s = 1; s <= 3; ++s) {
+    const std::string seed = std::to_string(s);
+    vs.push_back({s == 1 ? "control" : "seed=" + seed, seed, "1", "bf16", s == 1, {{"w8a8", 1}}});
+    vs.push_back({"seed=" + seed + ",clip=none", seed, "null", "bf16", false, {{"w8a8", clip[s - 1]}}});
+    vs.push_back({"seed=" + seed + ",dtype=fp16", seed, "1", "fp16", false, {{"w8a8", fp16[s - 1]}}});
+    vs.push_back({"seed=" + seed + ",clip=none,dtype=fp16", seed, "null", "fp16", false, {{"w8a8", both[s - 1]}}});
+  }
+  tree(vs);
+  const RunTree t = load_run_tree(root_ / "runs");
+  const std::vector<Point> points = grid_points(t);
+  ASSERT_EQ(points.size(), 4u);
+  const std::vector<Contrast> cs = one_axis_contrasts(points);
+  ASSERT_EQ(cs.size(), 2u);  // only the two-axis point has contrasts, one per axis it changes
+  for (const Contrast& c : cs) {
+    EXPECT_EQ(points[c.point].label, "grad_clip=null,dtype=fp16");
+    const ControlDifference d = difference_from_control(t, points[c.point], points[c.reference], "w8a8",
+                                                        heldout_degradation);
+    EXPECT_EQ(d.diff.n, 3);
+    if (c.axis == "optim.grad_clip") {
+      EXPECT_EQ(c.change, "grad_clip=null vs 1");
+      EXPECT_EQ(c.at, "dtype=fp16");
+      EXPECT_NEAR(d.diff.mean, 3.5, 1e-9);  // (2 + 3.5 + 5) / 3
+    } else {
+      EXPECT_EQ(c.axis, "precision.dtype");
+      EXPECT_EQ(c.change, "dtype=fp16 vs bf16");
+      EXPECT_EQ(c.at, "grad_clip=null");
+      EXPECT_NEAR(d.diff.mean, 4, 1e-9);  // (3 + 4 + 5) / 3
+    }
+  }
+  const std::string md = slurp(report().markdown);
+  EXPECT_NE(md.find("### One axis at a time: % degradation of held-out bits/byte"), std::string::npos) << md;
+  EXPECT_NE(md.find("| dtype=fp16 vs bf16 | grad_clip=null | w8a8 | 3 | +4.000 [1.516, 6.484] |"),
+            std::string::npos)
+      << md;
+}
+
 TEST_F(SeedsReportTest, PairedDifferencesWithConfidenceIntervals) {
   seeds_tree();
   const RunTree t = load_run_tree(root_ / "runs");
