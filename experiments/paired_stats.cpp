@@ -1,5 +1,6 @@
 #include "experiments/paired_stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -101,7 +102,24 @@ PairedDifference paired_difference(const std::vector<double>& d, double confiden
   r.ci_low = r.mean - *r.half_width;
   r.ci_high = r.mean + *r.half_width;
   r.mde80 = (t + student_t_quantile(0.8, df)) * se;
+  // Identical differences (sd 0) give a zero-width interval: p is 0 unless the mean is 0 too.
+  r.p_value = se > 0 ? 2 * (1 - student_t_cdf(std::fabs(r.mean) / se, df)) : (r.mean == 0 ? 1.0 : 0.0);
   return r;
+}
+
+std::vector<std::optional<double>> holm_adjusted(const std::vector<std::optional<double>>& p) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < p.size(); ++i)
+    if (p[i]) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return *p[a] < *p[b]; });
+  std::vector<std::optional<double>> out(p.size());
+  const double m = double(order.size());
+  double running = 0;
+  for (size_t j = 0; j < order.size(); ++j) {
+    running = std::max(running, std::min(1.0, (m - double(j)) * *p[order[j]]));
+    out[order[j]] = running;
+  }
+  return out;
 }
 
 }  // namespace nurture::experiments

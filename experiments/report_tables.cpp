@@ -298,7 +298,46 @@ std::vector<Section> axis_sections(const RunTree& tree) {
   return out;
 }
 
-// Every grid point against the control point, paired by seed (report_paired.h).
+namespace {
+
+// One row of a paired-comparison table: its leading cells and the comparison.
+struct PairedRow {
+  std::vector<std::string> cells;
+  ControlDifference d;
+};
+
+// A paired-comparison table: the leading cells, then seeds, difference [95% CI], MDE80, verdict,
+// p, and Holm's adjustment over the table's rows (one family per table).
+Table paired_table(std::vector<std::string> lead, const std::vector<PairedRow>& rows, int digits) {
+  Table t;
+  t.header = std::move(lead);
+  t.numeric.assign(t.header.size(), false);
+  for (const char* h : {"seeds", "difference [95% CI]", "MDE80", "verdict", "p", "Holm p", "after Holm"}) {
+    t.header.push_back(h);
+    t.numeric.push_back(std::string(h) != "verdict" && std::string(h) != "after Holm");
+  }
+  std::vector<std::optional<double>> p;
+  for (const auto& r : rows) p.push_back(r.d.is_failed() ? std::nullopt : r.d.diff.p_value);
+  const auto holm = holm_adjusted(p);
+  auto pfmt = [](const std::optional<double>& x) { return x ? (*x < 0.001 ? "<0.001" : fmt(*x, 3)) : kMissing; };
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const ControlDifference& d = rows[i].d;
+    std::vector<std::string> row = rows[i].cells;
+    const std::string verdict = verdict_text(d);
+    const bool tested = holm[i].has_value() && (verdict == "effect" || verdict == "none detected");
+    row.insert(row.end(), {std::to_string(d.pairs), difference_text(d, digits),
+                           d.diff.mde80 ? fmt(*d.diff.mde80, digits) : kMissing, verdict, pfmt(p[i]),
+                           pfmt(holm[i]),
+                           tested ? (*holm[i] < 0.05 ? "effect" : "none detected") : verdict});
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+}  // namespace
+
+// Every grid point against the control point, paired by seed (report_paired.h), then the
+// two-axis points one axis at a time.
 std::vector<Section> paired_sections(const RunTree& tree) {
   std::vector<Section> out;
   const std::vector<Point> points = grid_points(tree);
@@ -313,25 +352,25 @@ std::vector<Section> paired_sections(const RunTree& tree) {
   if (has_heldout(tree, recipes)) measures.push_back({heldout_degradation, "held-out bits/byte"});
   measures.push_back({task_mean_degradation, "task mean"});
   for (const auto& [measure, what] : measures) {
+    std::vector<PairedRow> rows;
+    for (size_t i = 1; i < points.size(); ++i)
+      for (const auto& r : recipes) {
+        rows.push_back({{points[i].label, r}, difference_from_control(tree, points[i], points.front(), r, measure)});
+        most_pairs = std::max(most_pairs, rows.back().d.pairs);
+      }
     Section s;
     s.level = 3;
     s.title = "Point − control: % degradation of " + what;
-    s.table.header = {"point", "recipe", "seeds", "difference [95% CI]", "MDE80", "verdict"};
-    s.table.numeric = {false, false, true, true, true, false};
-    const int digits = measure == heldout_degradation ? 3 : 2;
-    for (size_t i = 1; i < points.size(); ++i)
-      for (const auto& r : recipes) {
-        const ControlDifference d = difference_from_control(tree, points[i], points.front(), r, measure);
-        most_pairs = std::max(most_pairs, d.pairs);
-        s.table.rows.push_back({points[i].label, r, std::to_string(d.pairs), difference_text(d, digits),
-                                d.diff.mde80 ? fmt(*d.diff.mde80, digits) : kMissing,
-                                verdict_text(d)});
-      }
+    s.table = paired_table({"point", "recipe"}, rows, measure == heldout_degradation ? 3 : 2);
     out.push_back(s);
   }
-  // Two-axis points, one axis at a time (report_paired.h, one_axis_contrasts).
   const std::vector<Contrast> contrasts = one_axis_contrasts(points);
   for (const auto& [measure, what] : contrasts.empty() ? decltype(measures){} : measures) {
+    std::vector<PairedRow> rows;
+    for (const auto& c : contrasts)
+      for (const auto& r : recipes)
+        rows.push_back({{c.change, c.at, r},
+                        difference_from_control(tree, points[c.point], points[c.reference], r, measure)});
     Section s;
     s.level = 3;
     s.title = "One axis at a time: % degradation of " + what;
@@ -339,16 +378,7 @@ std::vector<Section> paired_sections(const RunTree& tree) {
         "Points that differ from the control in two axes, against the point that differs from them in one "
         "axis only (which takes the control's value there), paired by seed as above: the change in `change` "
         "with every other axis held at `at`.";
-    s.table.header = {"change", "at", "recipe", "seeds", "difference [95% CI]", "MDE80", "verdict"};
-    s.table.numeric = {false, false, false, true, true, true, false};
-    const int digits = measure == heldout_degradation ? 3 : 2;
-    for (const auto& c : contrasts)
-      for (const auto& r : recipes) {
-        const ControlDifference d = difference_from_control(tree, points[c.point], points[c.reference], r, measure);
-        s.table.rows.push_back({c.change, c.at, r, std::to_string(d.pairs), difference_text(d, digits),
-                                d.diff.mde80 ? fmt(*d.diff.mde80, digits) : kMissing,
-                                verdict_text(d)});
-      }
+    s.table = paired_table({"change", "at", "recipe"}, rows, measure == heldout_degradation ? 3 : 2);
     out.push_back(s);
   }
   head.text =
@@ -359,8 +389,11 @@ std::vector<Section> paired_sections(const RunTree& tree) {
       "smallest true difference this many seeds would detect with 80% power at the 5% level, (t(0.975, n − 1) + "
       "t(0.8, n − 1)) · sd / √n; a smaller effect can exist unseen. A seed that failed on either side fails the "
       "comparison (it is not dropped). Each row is its own test at the 5% level, not corrected for the others: "
-      "among k rows about 0.05·k \"effect\" verdicts are expected by chance when nothing differs, so an effect "
-      "that matters should hold across seeds, recipes or a replication.";
+      "among k rows about 0.05·k \"effect\" verdicts are expected by chance when nothing differs. p is the "
+      "paired t-test's two-sided p-value (below 0.05 exactly when the interval excludes 0); Holm p is Holm's "
+      "adjustment over every row of its table, and \"after Holm\" the verdict at that level, which keeps the "
+      "chance of any false effect in the table at 5%. An effect that matters should also hold across recipes "
+      "or a replication.";
   if (most_pairs < 2)
     head.text +=
         " Every point has one seed here, so there is no interval: train more seeds (`seed: [...]` as an axis, see "

@@ -80,5 +80,30 @@ TEST(PairedStatsTest, OneSeedHasNoInterval) {
   EXPECT_EQ(paired_difference({1, 1}).verdict(), "effect");
 }
 
+// The t-test's p agrees with the interval: with df = 2 the t CDF is 0.5 + t / (2 √(2 + t²)).
+// {1, 2, 3}: t = 2 / (1/√3) = 3.464102 -> p = 2 · (0.5 − 3.464102 / (2 √14)) = 0.074180 (> 0.05,
+// interval contains 0); {2, 2.5, 3}: t = 8.660254 -> p = 1 − 8.660254 / √77 = 0.013072.
+TEST(PairedStatsTest, PValueMatchesTheInterval) {
+  EXPECT_NEAR(*paired_difference({1, 2, 3}).p_value, 0.074180, 1e-6);
+  EXPECT_NEAR(*paired_difference({2, 2.5, 3}).p_value, 0.013072, 1e-6);
+  EXPECT_FALSE(paired_difference({0.7}).p_value.has_value());
+  EXPECT_DOUBLE_EQ(*paired_difference({1, 1}).p_value, 0.0);
+  EXPECT_DOUBLE_EQ(*paired_difference({0, 0}).p_value, 1.0);
+}
+
+// Holm by hand: four p-values (one missing) sorted 0.01, 0.03, 0.04, 0.5 -> 4·0.01 = 0.04,
+// max(0.04, 3·0.03) = 0.09, max(0.09, 2·0.04) = 0.09, max(0.09, 0.5) = 0.5.
+TEST(PairedStatsTest, HolmAdjustment) {
+  const auto a = holm_adjusted({0.01, 0.04, std::nullopt, 0.03, 0.5});
+  ASSERT_EQ(a.size(), 5u);
+  EXPECT_NEAR(*a[0], 0.04, 1e-15);
+  EXPECT_NEAR(*a[1], 0.09, 1e-15);
+  EXPECT_FALSE(a[2].has_value());
+  EXPECT_NEAR(*a[3], 0.09, 1e-15);
+  EXPECT_NEAR(*a[4], 0.5, 1e-15);
+  EXPECT_NEAR(*holm_adjusted({0.9, 0.8})[0], 1.0, 1e-15);  // capped at 1
+  EXPECT_TRUE(holm_adjusted({}).empty());
+}
+
 }  // namespace
 }  // namespace nurture::experiments
