@@ -114,6 +114,12 @@ std::vector<PanelRow> panel_rows(bool heldout) {
   return rows;
 }
 
+// An empty panel that says why it is empty (a constant outside the y range draws nothing).
+std::string no_data_panel() {
+  return "set yrange [0:1]\nset label 1 'no finished, non-failed value yet' at graph 0.5, graph 0.5 center\n"
+         "plot 2 notitle\nunset label 1\nset autoscale y\n";
+}
+
 void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
   const auto recipes = headline_recipes(tree);
   if (recipes.empty()) return;
@@ -127,6 +133,9 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
       for (const auto& [value, members] : g.by_value) replicates = replicates || members.size() >= 2;
     DataFile d;
     std::vector<std::string> titles;
+    // Panels without a single number (an unfinished sweep, or a recipe every variant failed)
+    // get a note instead of a plot, which gnuplot would refuse ("all points y value undefined").
+    std::vector<bool> drawn(rows.size() * recipes.size(), false);
     // Columns: x, value, then per panel (measure × recipe) its mean, then (with replicates) the
     // CI half widths in the same order; the "every variant" line has none (0). A failed cell
     // is missing ('?'): a failure is never drawn as a number.
@@ -144,8 +153,11 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
         auto it = by_value.find(c.values[i]);
         if (it == by_value.end()) continue;
         std::vector<std::string> row = {std::to_string(i), data_label(c.values[i])};
-        for (const auto& p : rows)
-          for (const auto& r : recipes) row.push_back(num(collect(it->second, r, p.measure).mean()));
+        for (size_t p = 0; p < rows.size(); ++p)
+          for (size_t r = 0; r < recipes.size(); ++r) {
+            row.push_back(num(collect(it->second, recipes[r], rows[p].measure).mean()));
+            if (row.back() != "?") drawn[p * recipes.size() + r] = true;
+          }
         if (replicates)
           for (const auto& p : rows)
             for (const auto& r : recipes) {
@@ -171,6 +183,10 @@ void figure2(const RunTree& tree, const fs::path& dir, std::vector<Plot>& out) {
       for (size_t r = 0; r < recipes.size(); ++r) {
         gp += key(r) + "set ylabel " + q(rows[p].ylabel) + "\nset title " + q(recipes[r] + rows[p].title_suffix) + "\n";
         const size_t col = 3 + p * recipes.size() + r, panels = rows.size() * recipes.size();
+        if (!drawn[p * recipes.size() + r]) {
+          gp += no_data_panel();
+          continue;
+        }
         gp += replicates
                   ? plot_series(name + ".dat", titles, "1:" + std::to_string(col) + ":" + std::to_string(col + panels),
                                 "yerrorlines lw 2 pt 7")
@@ -202,6 +218,7 @@ void paired_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& 
   DataFile d;
   std::vector<std::string> titles;
   bool intervals = false;
+  std::vector<bool> drawn(rows.size(), false);
   for (size_t ri = 0; ri < recipes.size(); ++ri) {
     const std::string& r = recipes[ri];
     // Recipes side by side around each point's tick, so their intervals do not hide each other.
@@ -212,9 +229,10 @@ void paired_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& 
     d.begin(r, cols);
     for (size_t i = 1; i < points.size(); ++i) {
       std::vector<std::string> row = {exact(double(i - 1) + shift), data_label(points[i].label)};
-      for (const auto& p : rows) {
-        const ControlDifference c = difference_from_control(tree, points[i], points.front(), r, p.measure);
+      for (size_t pi = 0; pi < rows.size(); ++pi) {
+        const ControlDifference c = difference_from_control(tree, points[i], points.front(), r, rows[pi].measure);
         const bool ok = !c.is_failed() && c.diff.n > 0;
+        drawn[pi] = drawn[pi] || ok;
         intervals = intervals || c.diff.ci_low.has_value();
         row.push_back(ok ? exact(c.diff.mean) : "?");
         row.push_back(ok ? num(c.diff.ci_low ? c.diff.ci_low : c.diff.mean) : "?");
@@ -237,6 +255,10 @@ void paired_figure(const RunTree& tree, const fs::path& dir, std::vector<Plot>& 
     const std::string c = std::to_string(3 + 3 * p);
     gp += key(p) + "set ylabel " + q("difference in " + rows[p].ylabel) + "\nset title " +
           q("point − control" + rows[p].title_suffix) + "\n";
+    if (!drawn[p]) {
+      gp += no_data_panel();
+      continue;
+    }
     gp +=
         plot_series(name + ".dat", titles, "1:" + c + ":" + std::to_string(4 + 3 * p) + ":" + std::to_string(5 + 3 * p),
                     "yerrorbars lw 2 pt 7");
