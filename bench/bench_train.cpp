@@ -1,8 +1,8 @@
 // bench_train: training throughput (tokens/s) and achieved GFLOP/s of nurture's training step.
 //
-// Runs exactly the step train/trainer.cpp Trainer::step() runs — zero_grad → forward (training,
-// dropout on) → cross_entropy → backward → clip_grad_norm → AdamW — on random tokens, reusing one
-// activation/gradient Arena and Tape across steps, and prints ONE JSON line:
+// Runs the trainer's step itself (train/train_step.h: zero_grad → forward (training, dropout on) →
+// cross_entropy → backward → unscale → clip_grad_norm → AdamW, one micro-batch) on random tokens,
+// and prints ONE JSON line:
 //   {"impl":"nurture","config":…,"tokens_per_s_median":…,"step_ms_median":…,"gflops":…,
 //    "mfu_vs_peak":…,"phase_ms_median":{"zero_grad":…,"forward":…,"backward":…,"optimizer":…},
 //    "peak_rss_mb":…,"rss_growth_mb":…,…}
@@ -31,16 +31,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/arena.h"
 #include "core/gemm.h"
 #include "core/graph.h"
 #include "core/ops.h"
-#include "core/rng.h"
 #include "model/gpt.h"
 #include "precision/loss_scaler.h"
 #include "precision/policy.h"
 #include "optim/adamw.h"
-#include "optim/clip.h"
+#include "train/train_step.h"
 
 namespace {
 
@@ -263,8 +261,8 @@ int main(int argc, char** argv) {
   gpt.init(o.seed);
   auto& P = gpt.params();
   optim::AdamW opt(P, optim::AdamWConfig{0.9, 0.95, 1e-8, 0.1});
-  // The trainer's precision path (train/trainer.cpp Trainer::step): half working weights,
-  // rounded activations/gradients, loss scaling for fp16.
+  // The trainer's precision path: half working weights, rounded activations/gradients, loss
+  // scaling for fp16.
   precision::PolicyConfig pc;
   pc.dtype = precision::parse_format(o.precision);
   precision::MixedPrecision mp(pc);
@@ -280,8 +278,12 @@ int main(int argc, char** argv) {
   std::mt19937_64 gen(o.seed);
   std::uniform_int_distribution<int32_t> tok(0, s.vocab - 1);
 
-  core::Arena acts, grads;
-  core::Tape tape;
+  train::TrainStepConfig tc;
+  tc.batch_rows = B;
+  tc.seq_len = T;
+  tc.grad_clip = o.clip;
+  tc.seed = o.seed;
+  train::TrainStep train_step(gpt, opt, mp, scaler, tc);
   std::vector<double> step_ms, cpu_ms, zero_ms, fwd_ms, bwd_ms, opt_ms, losses, rss_all;
   double rss_after_warmup = NAN, rss_last = NAN;
 
@@ -295,45 +297,33 @@ int main(int argc, char** argv) {
     }
     const double c0 = process_cpu_ms();
     const auto t0 = Clock::now();
-    P.zero_grad();
-    acts.reset();
-    grads.reset();
-    tape.clear();
-    const auto t1 = Clock::now();
-    core::Ctx ctx(acts, grads, &tape);
-    ctx.training = true;
-    ctx.prec = mp.op_precision();
-    const uint64_t key = core::mix_key(core::mix_key(o.seed, uint64_t(step)), 0);
-    core::Tensor logits = gpt.forward(ctx, x.data(), B, T, key);
-    core::Tensor loss = core::cross_entropy(ctx, logits, y.data());
-    const auto t2 = Clock::now();
-    loss.grad[0] = scaler.scale();
-    tape.backward(ctx.prec);
-    mp.round_weight_grads(P.grad(), P.numel());
-    const auto t3 = Clock::now();
-    const bool found_inf = scaler.unscale_and_check(P.grad(), P.numel());
-    if (!found_inf) {
-      optim::clip_grad_norm(P.grad(), P.numel(), o.clip);
-      opt.step(o.lr);
-      mp.refresh_weights(P.master(), P.working(), P.numel());
+    train::StepOutcome r;
+    try {
+      r = train_step.run(step, o.lr, [&](int, int32_t* xb, int32_t* yb) {
+        std::copy(x.begin(), x.end(), xb);
+        std::copy(y.begin(), y.end(), yb);
+      });
+    } catch (const std::runtime_error& e) {  // a diverged fp32/bf16 loss or gradient norm
+      std::fprintf(stderr, "%s\n", e.what());
+      return 1;
     }
-    scaler.update(found_inf, step + 1);
     const auto t4 = Clock::now();
     const double c4 = process_cpu_ms();
 
-    losses.push_back(loss.data[0]);
-    if (!std::isfinite(loss.data[0])) {
-      std::fprintf(stderr, "loss is %g at step %d\n", double(loss.data[0]), step + 1);
+    losses.push_back(r.loss);
+    if (!std::isfinite(r.loss)) {
+      std::fprintf(stderr, "loss is %g at step %d\n", r.loss, step + 1);
       return 1;
     }
     if (step == o.skip - 1 || (o.skip == 0 && step == 0)) rss_after_warmup = rss_mb();
     if (step >= o.skip) {
-      step_ms.push_back(ms(t0, t4));
+      const train::StepPhases& ph = r.phases;
+      step_ms.push_back(ms(t0, t4) - ph.data * 1e3);
       cpu_ms.push_back(c4 - c0);
-      zero_ms.push_back(ms(t0, t1));
-      fwd_ms.push_back(ms(t1, t2));
-      bwd_ms.push_back(ms(t2, t3));
-      opt_ms.push_back(ms(t3, t4));
+      zero_ms.push_back(ph.zero_grad * 1e3);
+      fwd_ms.push_back(ph.forward * 1e3);
+      bwd_ms.push_back(ph.backward * 1e3);
+      opt_ms.push_back(ph.optimizer * 1e3);
     }
     rss_all.push_back(round_to(rss_mb(), 1));
     if (step == o.steps - 1) rss_last = rss_all.back();
@@ -388,8 +378,8 @@ int main(int argc, char** argv) {
   j["rss_after_warmup_mb"] = round_to(rss_after_warmup, 1);
   j["rss_growth_mb"] = round_to(rss_last - rss_after_warmup, 2);
   j["rss_mb_all"] = rss_all;  // after every step, warm-up included
-  j["activation_arena_mb"] = round_to(double(acts.high_water_floats()) * 4 / 1048576.0, 1);
-  j["gradient_arena_mb"] = round_to(double(grads.high_water_floats()) * 4 / 1048576.0, 1);
+  j["activation_arena_mb"] = round_to(double(train_step.acts().high_water_floats()) * 4 / 1048576.0, 1);
+  j["gradient_arena_mb"] = round_to(double(train_step.grads().high_water_floats()) * 4 / 1048576.0, 1);
   j["loss_first"] = round_to(losses.front(), 4);
   j["loss_last"] = round_to(losses.back(), 4);
   std::cout << j.dump() << std::endl;

@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -89,20 +88,7 @@ core::Tensor segment_attention(core::Ctx& ctx, const core::Tensor& qkv, const st
   return y;
 }
 
-PackedForward::PackedForward(model::GPT& gpt) : gpt_(gpt) {
-  const auto& cfg = gpt.config();
-  if (cfg.pos == model::PosEmbedding::sinusoidal) {
-    // The same table as GPT's constructor (Vaswani et al. 2017), computed the same way.
-    const int64_t T = cfg.seq_len, C = cfg.d_model;
-    sinusoid_.assign(static_cast<size_t>(T * C), 0.0f);
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t i = 0; i < C; i += 2) {
-        const double freq = std::pow(10000.0, -double(i) / double(C));
-        sinusoid_[t * C + i] = static_cast<float>(std::sin(t * freq));
-        if (i + 1 < C) sinusoid_[t * C + i + 1] = static_cast<float>(std::cos(t * freq));
-      }
-  }
-}
+PackedForward::PackedForward(model::GPT& gpt) : gpt_(gpt) {}
 
 core::Tensor PackedForward::operator()(core::Ctx& ctx, const PackedBatch& batch, model::ForwardObserver* obs) {
   if (ctx.grad_enabled()) throw std::invalid_argument("PackedForward runs without a tape");
@@ -127,9 +113,7 @@ core::Tensor PackedForward::operator()(core::Ctx& ctx, const PackedBatch& batch,
 
   // Embedding, as core::embedding but with explicit positions: wte[id] + pos_table[pos].
   const float* wte = P.tensor(gpt_.wte()).data;
-  const float* table = nullptr;
-  if (cfg.pos == model::PosEmbedding::learned) table = P.tensor(gpt_.wpe()).data;
-  if (cfg.pos == model::PosEmbedding::sinusoidal) table = sinusoid_.data();
+  const float* table = gpt_.position_table().data;
   core::Tensor x = ctx.make(core::Shape{1, N, C}, false);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < N; ++i) {
@@ -141,39 +125,19 @@ core::Tensor PackedForward::operator()(core::Ctx& ctx, const PackedBatch& batch,
   ctx.prec.act(x.data, x.numel());
   if (obs) obs->residual(-1, x);
 
-  // The blocks: GPT::forward's sequence of ops, minus dropout (identity in evaluation).
-  auto opt = [&](int i) { return i >= 0 ? P.tensor(i) : core::Tensor{}; };
-  auto ptr = [](core::Tensor& t) { return t.data ? &t : nullptr; };
+  // GPT::forward's blocks with attention kept inside each segment. Dropout follows ctx.training,
+  // which evaluation leaves off.
   const bool alibi = cfg.pos == model::PosEmbedding::alibi;
-  for (int l = 0; l < cfg.n_layer; ++l) {
-    const model::GPT::BlockParams& bp = gpt_.blocks()[l];
-    core::Tensor ln1b = opt(bp.ln_1_b), ln2b = opt(bp.ln_2_b);
-    core::Tensor ab = opt(bp.attn_b), apb = opt(bp.attn_proj_b), fb = opt(bp.fc_b), mpb = opt(bp.mlp_proj_b);
-
-    core::Tensor h = core::layer_norm(ctx, x, P.tensor(bp.ln_1_w), ptr(ln1b));
-    core::Tensor qkv = model::observed_linear(ctx, obs, l, model::LinearSite::qkv, h, P.tensor(bp.attn_w), ptr(ab));
-    core::Tensor att = segment_attention(ctx, qkv, batch.segments, cfg.n_head, alibi);
-    core::Tensor a =
-        model::observed_linear(ctx, obs, l, model::LinearSite::attn_proj, att, P.tensor(bp.attn_proj_w), ptr(apb));
-    x = core::add(ctx, x, a);
-
-    h = core::layer_norm(ctx, x, P.tensor(bp.ln_2_w), ptr(ln2b));
-    core::Tensor f = model::observed_linear(ctx, obs, l, model::LinearSite::fc, h, P.tensor(bp.fc_w), ptr(fb));
-    f = core::gelu(ctx, f, cfg.gelu);
-    core::Tensor m =
-        model::observed_linear(ctx, obs, l, model::LinearSite::mlp_proj, f, P.tensor(bp.mlp_proj_w), ptr(mpb));
-    x = core::add(ctx, x, m);
-    if (obs) obs->residual(l, x);
-  }
+  x = gpt_.run_blocks(
+      ctx, x,
+      [&](core::Ctx& c, const core::Tensor& qkv) { return segment_attention(c, qkv, batch.segments, cfg.n_head, alibi); },
+      0, obs);
 
   // Final LayerNorm and lm_head only on the wanted rows (both act row by row).
   const int64_t R = static_cast<int64_t>(batch.out_rows.size());
   core::Tensor xr = ctx.make(core::Shape{1, R, C}, false);
   for (int64_t r = 0; r < R; ++r) std::copy_n(x.data + batch.out_rows[r] * C, C, xr.data + r * C);
-  core::Tensor lnfb = opt(gpt_.ln_f_b());
-  core::Tensor h = core::layer_norm(ctx, xr, P.tensor(gpt_.ln_f_w()), ptr(lnfb));
-  core::Tensor logits =
-      model::observed_linear(ctx, obs, cfg.n_layer, model::LinearSite::lm_head, h, P.tensor(gpt_.lm_head()), nullptr);
+  core::Tensor logits = gpt_.head(ctx, xr, obs);
   return logits.reshape(core::Shape{R, V});
 }
 

@@ -4,8 +4,9 @@
 // padding, and scoring k choices that share one context runs the context k times. This forward
 // packs all tokens of a batch into one stream of N rows instead. Every op of the model except
 // attention works row by row (embedding, LayerNorm, linear, GELU, residual add), so it runs on the
-// packed rows unchanged (the core ops GPT::forward calls); attention is restricted to each
-// sequence (block-diagonal causal), with GPT::forward's per-head kernel (core/attention_head.h).
+// packed rows unchanged (GPT::run_blocks and GPT::head, the code GPT::forward runs); attention,
+// plugged into GPT::run_blocks, is restricted to each sequence (block-diagonal causal), with
+// GPT::forward's per-head kernel (core/attention_head.h).
 // A continuation segment names a parent segment (a shared context): its rows sit at positions
 // after the parent's and attend to all parent rows, so the context is computed once and each
 // choice pays only for its own tokens. lm_head runs only on the rows whose logits are wanted.
@@ -54,7 +55,6 @@ class PackedForward {
 
  private:
   model::GPT& gpt_;
-  std::vector<float> sinusoid_;  // the fixed table GPT builds for pos == sinusoidal
 };
 
 // Causal self-attention restricted to segments: qkv [1, N, 3C] → [1, N, C]. Row i of a segment

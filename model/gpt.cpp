@@ -56,16 +56,19 @@ GPT::GPT(const GPTConfig& cfg) : cfg_(cfg) {
   lm_head_ = P.add("lm_head.weight", {V, C}, true);
   P.finalize();
 
-  if (cfg.pos == PosEmbedding::sinusoidal) {
-    // Vaswani et al. 2017: PE[t, 2i] = sin(t / 10000^(2i/C)), PE[t, 2i+1] = cos(…).
-    sinusoid_ = core::Buffer({T, C});
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t i = 0; i < C; i += 2) {
-        const double freq = std::pow(10000.0, -double(i) / double(C));
-        sinusoid_.data()[t * C + i] = static_cast<float>(std::sin(t * freq));
-        if (i + 1 < C) sinusoid_.data()[t * C + i + 1] = static_cast<float>(std::cos(t * freq));
-      }
-  }
+  if (cfg.pos == PosEmbedding::sinusoidal) sinusoid_ = sinusoid_table(T, C);
+}
+
+core::Buffer sinusoid_table(int64_t T, int64_t C) {
+  // PE[t, 2i] = sin(t / 10000^(2i/C)), PE[t, 2i+1] = cos(…).
+  core::Buffer table({T, C});
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < C; i += 2) {
+      const double freq = std::pow(10000.0, -double(i) / double(C));
+      table.data()[t * C + i] = static_cast<float>(std::sin(t * freq));
+      if (i + 1 < C) table.data()[t * C + i + 1] = static_cast<float>(std::cos(t * freq));
+    }
+  return table;
 }
 
 void GPT::init(uint64_t seed) {
@@ -101,22 +104,33 @@ core::Tensor observed_linear(core::Ctx& ctx, ForwardObserver* obs, int layer, Li
   return core::linear(ctx, x, w, b);
 }
 
+core::Tensor GPT::position_table() {
+  if (cfg_.pos == PosEmbedding::learned) return params_.tensor(wpe_);
+  if (cfg_.pos == PosEmbedding::sinusoidal) return sinusoid_.t();  // untracked: fixed
+  return core::Tensor{};
+}
+
 core::Tensor GPT::forward(core::Ctx& ctx, const int32_t* ids, int64_t B, int64_t T, uint64_t dropout_key,
                           ForwardObserver* obs) {
   if (T > cfg_.seq_len)
     throw std::invalid_argument("sequence of " + std::to_string(T) + " tokens exceeds the model's seq_len " +
                                 std::to_string(cfg_.seq_len));
+  core::Tensor pos_table = position_table();
+  core::Tensor x = core::embedding(ctx, ids, B, T, params_.tensor(wte_), pos_table.data ? &pos_table : nullptr);
+  if (obs) obs->residual(-1, x);
+  const bool alibi = cfg_.pos == PosEmbedding::alibi;
+  const int n_head = cfg_.n_head;
+  x = run_blocks(
+      ctx, x, [&](core::Ctx& c, const core::Tensor& qkv) { return core::causal_attention(c, qkv, n_head, alibi); },
+      dropout_key, obs);
+  return head(ctx, x, obs);
+}
+
+core::Tensor GPT::run_blocks(core::Ctx& ctx, core::Tensor x, const Attention& attention, uint64_t dropout_key,
+                             ForwardObserver* obs) {
   auto& P = params_;
   auto opt = [&](int i) { return i >= 0 ? P.tensor(i) : core::Tensor{}; };
   auto ptr = [](core::Tensor& t) { return t.data ? &t : nullptr; };
-
-  core::Tensor pos_table;
-  if (cfg_.pos == PosEmbedding::learned) pos_table = P.tensor(wpe_);
-  if (cfg_.pos == PosEmbedding::sinusoidal) pos_table = sinusoid_.t();  // untracked: fixed
-  const bool alibi = cfg_.pos == PosEmbedding::alibi;
-
-  core::Tensor x = core::embedding(ctx, ids, B, T, P.tensor(wte_), ptr(pos_table));
-  if (obs) obs->residual(-1, x);
   for (int l = 0; l < cfg_.n_layer; ++l) {
     const BlockParams& bp = blocks_[l];
     const uint64_t lkey = core::mix_key(dropout_key, static_cast<uint64_t>(l));
@@ -125,7 +139,7 @@ core::Tensor GPT::forward(core::Ctx& ctx, const int32_t* ids, int64_t B, int64_t
 
     core::Tensor h = core::layer_norm(ctx, x, P.tensor(bp.ln_1_w), ptr(ln1b));
     core::Tensor qkv = observed_linear(ctx, obs, l, LinearSite::qkv, h, P.tensor(bp.attn_w), ptr(ab));
-    core::Tensor att = core::causal_attention(ctx, qkv, cfg_.n_head, alibi);
+    core::Tensor att = attention(ctx, qkv);
     core::Tensor a = observed_linear(ctx, obs, l, LinearSite::attn_proj, att, P.tensor(bp.attn_proj_w), ptr(apb));
     a = core::dropout(ctx, a, cfg_.dropout, core::mix_key(lkey, 1));
     x = core::add(ctx, x, a);
@@ -138,9 +152,13 @@ core::Tensor GPT::forward(core::Ctx& ctx, const int32_t* ids, int64_t B, int64_t
     x = core::add(ctx, x, m);
     if (obs) obs->residual(l, x);
   }
-  core::Tensor lnfb = opt(ln_f_b_);
-  core::Tensor h = core::layer_norm(ctx, x, P.tensor(ln_f_w_), ptr(lnfb));
-  return observed_linear(ctx, obs, cfg_.n_layer, LinearSite::lm_head, h, P.tensor(lm_head_), nullptr);
+  return x;
+}
+
+core::Tensor GPT::head(core::Ctx& ctx, const core::Tensor& x, ForwardObserver* obs) {
+  core::Tensor lnfb = ln_f_b_ >= 0 ? params_.tensor(ln_f_b_) : core::Tensor{};
+  core::Tensor h = core::layer_norm(ctx, x, params_.tensor(ln_f_w_), lnfb.data ? &lnfb : nullptr);
+  return observed_linear(ctx, obs, cfg_.n_layer, LinearSite::lm_head, h, params_.tensor(lm_head_), nullptr);
 }
 
 int64_t GPT::num_params() const {

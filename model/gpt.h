@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ class ForwardObserver {
 core::Tensor observed_linear(core::Ctx& ctx, ForwardObserver* obs, int layer, LinearSite site, core::Tensor x,
                              const core::Tensor& w, const core::Tensor* b);
 
+// The fixed sinusoidal position table [T, C] (Vaswani et al. 2017).
+core::Buffer sinusoid_table(int64_t T, int64_t C);
+
 class GPT {
  public:
   explicit GPT(const GPTConfig& cfg);
@@ -73,6 +77,19 @@ class GPT {
   // Logits [B, T, V] for ids [B, T] (T ≤ seq_len). dropout_key seeds this pass's masks.
   core::Tensor forward(core::Ctx& ctx, const int32_t* ids, int64_t B, int64_t T, uint64_t dropout_key = 0,
                        ForwardObserver* obs = nullptr);
+
+  // The pieces of forward() that packed evaluation (eval/packed_forward.h) reuses, so the two
+  // cannot drift apart. Only attention differs between them: forward() attends causally within
+  // each row of a [B, T] batch, packed evaluation within each segment of one packed stream.
+  using Attention = std::function<core::Tensor(core::Ctx& ctx, const core::Tensor& qkv)>;
+  // What the token embeddings are added to: wpe, the fixed sinusoids, or nothing (ALiBi: no data).
+  core::Tensor position_table();
+  // Every block on the residual stream x (any [..., C] layout: all ops but attention act row by
+  // row). dropout_key seeds the masks; dropout is the identity unless ctx.training.
+  core::Tensor run_blocks(core::Ctx& ctx, core::Tensor x, const Attention& attention, uint64_t dropout_key,
+                          ForwardObserver* obs);
+  // Final LayerNorm and lm_head: logits [..., V].
+  core::Tensor head(core::Ctx& ctx, const core::Tensor& x, ForwardObserver* obs);
 
   // Parameter count, and the FLOPs per trained token: 6·N_matmul + 12·L·T·d (attention),
   // the PaLM/nanoGPT estimate used for MFU.

@@ -1,7 +1,7 @@
 // Diagnosis for fp32 divergence: when the loss or the gradient norm stops being finite, say
 // which value went first, so a user can tell an exploding embedding from a bad learning rate.
 //
-// "First" is in the model's parameter order (train/trainer.cpp checks the loss and the gradient
+// "First" is in the model's parameter order (train/train_step.cpp checks the loss and the gradient
 // norm every step, so everything non-finite at that point appeared in the same update or the
 // same backward pass; the order within it is the parameter order).
 #pragma once

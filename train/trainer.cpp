@@ -7,20 +7,16 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <limits>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
 
 #include "core/ops.h"
-#include "core/rng.h"
 #include "data/file_io.h"
-#include "optim/clip.h"
 #include "train/atomic_file.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/knob_telemetry.h"
-#include "train/nonfinite.h"
 
 namespace nurture::train {
 
@@ -192,6 +188,13 @@ void Trainer::setup(bool resume, bool overwrite) {
   sampler_ = std::make_unique<data::BatchSampler>(data_->train_tokens, T, B, cfg_.train.seed);
   x_.resize(size_t(B) * T);
   y_.resize(size_t(B) * T);
+  TrainStepConfig ts;
+  ts.batch_rows = B / dist::size();
+  ts.seq_len = T;
+  ts.grad_accum = cfg_.train.grad_accum;
+  ts.grad_clip = cfg_.optim.grad_clip.value_or(0.0);
+  ts.seed = cfg_.train.seed;
+  train_step_ = std::make_unique<TrainStep>(*gpt_, *opt_, *mp_, *scaler_, ts);
 
   // Checkpoints hold no per-rank state (the sampler's stream is global), so any rank count resumes
   // any checkpoint: rank 0 reads it and sync_from_root() hands the state to the others.
@@ -250,116 +253,44 @@ void Trainer::sync_from_root() {
   summary_.decay_factor = st.decay_factor;
 }
 
-uint64_t Trainer::dropout_key(int64_t step, int micro) const {
-  return core::mix_key(core::mix_key(cfg_.train.seed, static_cast<uint64_t>(step)), static_cast<uint64_t>(micro));
-}
-
 StepResult Trainer::step() {
   const auto t0 = std::chrono::steady_clock::now();
   const int B = cfg_.train.batch_size, T = cfg_.model.seq_len, accum = cfg_.train.grad_accum;
-  // MPI: this rank's rows of every global batch. Slice s = micro·N + rank is what one process
-  // with grad_accum·N micro-batches of `rows` would compute as its micro-batch s.
+  // MPI: this rank's rows of every global batch (train_step.h: slice micro·N + rank).
   const int N = dist::size(), rank = dist::rank(), rows = B / N;
-  auto& P = gpt_->params();
-  const int64_t n = P.numel();
-  // Each micro-batch's gradient is computed alone and the slices are added in order (under a half
-  // policy, after rounding), so one process with grad_accum = N gives the bits of N ranks.
-  const bool stage = accum > 1;
-  if (stage) grad_sum_.resize(size_t(n));
   mp_->reset_telemetry();
   StepResult r;
   ResidualMax residual(r.residual_max);
-  P.zero_grad();
-  double loss_sum = 0;
-  for (int micro = 0; micro < accum; ++micro) {
-    sampler_->next(x_.data(), y_.data(), rank * rows, (rank + 1) * rows);
-    acts_.reset();
-    grads_.reset();
-    tape_.clear();
-    core::Ctx ctx(acts_, grads_, &tape_);
-    ctx.training = true;
-    ctx.prec = mp_->op_precision();
-    core::Tensor logits = gpt_->forward(ctx, x_.data(), rows, T, dropout_key(step_, micro * N + rank), &residual);
-    core::Tensor loss = core::cross_entropy(ctx, logits, y_.data());
-    // (MPI runs check the loss summed over ranks below, so every rank stops together.)
-    if (!std::isfinite(loss.data[0]) && !scaler_->checks_overflow() && N == 1) {
-      std::string why = describe_nonfinite(P);
-      if (!first_nonfinite(P, P.master())) {  // finite weights: find the activation that overflowed
-        acts_.reset();
-        core::Ctx diag(acts_, grads_, nullptr);
-        diag.training = true;
-        diag.prec = ctx.prec;
-        const std::string act = first_nonfinite_activation(*gpt_, diag, x_.data(), B, T, dropout_key(step_, micro));
-        if (!act.empty()) why += "; " + act;
-      }
-      throw std::runtime_error("loss is " + std::to_string(loss.data[0]) + " at step " + std::to_string(step_ + 1) +
-                               "; " + why + "; lower optim.lr or enable optim.grad_clip");
-    }
-    loss_sum += loss.data[0];
-    loss.grad[0] = scaler_->scale() / float(accum * N);  // scaled mean over micro-batches and ranks
-    tape_.backward(ctx.prec);
-    mp_->round_weight_grads(P.grad(), n);
-    if (stage) {
-      float* g = P.grad();
-      float* sum = grad_sum_.data();
-      if (micro == 0) {
-        std::copy(g, g + n, sum);
-      } else if (micro < accum - 1) {
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; ++i) sum[i] += g[i];
-      } else {  // the last slice adds into the gradient buffer itself (a + b == b + a)
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; ++i) g[i] += sum[i];
-      }
-      if (micro < accum - 1) P.zero_grad();
-    }
-  }
-  // The injected overflow lands on the last rank only: the sum carries it to every rank.
-  if (inject_overflow_step_ == step_ + 1 && rank == N - 1) P.grad()[0] = std::numeric_limits<float>::infinity();
+  if (inject_overflow_step_ == step_ + 1) train_step_->inject_gradient_overflow();
+  const double lr = sched_.at(step_);
+  const StepOutcome o = train_step_->run(
+      step_, lr, [&](int, int32_t* x, int32_t* y) { sampler_->next(x, y, rank * rows, (rank + 1) * rows); },
+      &residual);
   if (N > 1) {
-    const auto ta = std::chrono::steady_clock::now();
-    dist::sum_ordered(P.grad(), n, reduce_scratch_);
-    r.allreduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - ta).count();
-    loss_sum = dist::sum_ordered(loss_sum);
     auto& t = mp_->telemetry();
     static_assert(sizeof(precision::RoundStats) == 6 * sizeof(int64_t), "RoundStats: six int64 counters");
     for (precision::RoundStats* rs : {&t.activations, &t.activation_grads, &t.weight_grads})
       dist::sum(&rs->elements, 6);
     dist::max(r.residual_max.data(), static_cast<int>(r.residual_max.size()));
-    if (!std::isfinite(loss_sum) && !scaler_->checks_overflow())
-      throw std::runtime_error("loss is " + std::to_string(loss_sum / (accum * N)) + " at step " +
-                               std::to_string(step_ + 1) + " (mean over " + std::to_string(N) + " MPI ranks); " +
-                               describe_nonfinite(P) + "; lower optim.lr or enable optim.grad_clip");
   }
-
-  r.loss_scale = scaler_->scale();
-  // Every rank holds the same summed gradients, so the ranks already agree; `any` makes the
-  // skip decision collective explicitly, so no rank can ever skip a step alone.
-  const bool found_inf = dist::any(scaler_->unscale_and_check(P.grad(), n));
-  const double lr = sched_.at(step_);
-  if (!found_inf) {
-    r.grad_norm = optim::clip_grad_norm(P.grad(), n, cfg_.optim.grad_clip.value_or(0.0), &r.clipped);
-    if (!std::isfinite(r.grad_norm))
-      throw std::runtime_error("gradient norm is " + std::to_string(r.grad_norm) + " at step " +
-                               std::to_string(step_ + 1) + " (loss " + std::to_string(loss_sum / (accum * N)) + "); " +
-                               describe_nonfinite(P) + "; lower optim.lr or enable optim.grad_clip");
-    opt_->step(lr);
-    mp_->refresh_weights(P.master(), P.working(), n);
+  r.allreduce_s = o.phases.allreduce;
+  r.loss_scale = o.loss_scale;
+  r.grad_norm = o.grad_norm;
+  r.clipped = o.clipped;
+  if (!o.skipped) {
     summary_.clipped_steps += r.clipped;
     summary_.decay_factor *= 1.0 - lr * cfg_.optim.weight_decay;
   }
-  const float scale_before = scaler_->scale();
-  scaler_->update(found_inf, step_ + 1);
-  summary_.scale_growths += scaler_->scale() > scale_before;
-  summary_.scale_backoffs += scaler_->scale() < scale_before;
+  summary_.scale_growths += scaler_->scale() > o.loss_scale;
+  summary_.scale_backoffs += scaler_->scale() < o.loss_scale;
   ++step_;
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   elapsed_ += dt;
   const auto& tel = mp_->telemetry();
   r.step = step_;
-  r.loss = loss_sum / (accum * N);
+  r.loss = o.loss;
   r.lr = lr;
-  r.skipped = found_inf;
+  r.skipped = o.skipped;
   r.tokens_per_s = double(B) * T * accum / dt;
   r.elapsed_s = elapsed_;
   r.weight_grad_underflow = fraction(tel.weight_grads.underflow, tel.weight_grads.elements);
@@ -388,8 +319,9 @@ double Trainer::validation_loss(model::ForwardObserver* first_batch) {
   for (int b = dist::rank(); b < E; b += N) {
     const int rows = windows.get_batch(size_t(b) * B, B, x_.data(), y_.data());
     if (rows == 0) break;
-    acts_.reset();
-    core::Ctx ctx(acts_, grads_, nullptr);
+    // The step's arenas: validation runs between steps, so it needs no memory of its own.
+    train_step_->acts().reset();
+    core::Ctx ctx(train_step_->acts(), train_step_->grads(), nullptr);
     ctx.prec = mp_->op_precision(/*count=*/false);
     core::Tensor logits = gpt_->forward(ctx, x_.data(), rows, T, 0, b == 0 ? first_batch : nullptr);
     core::Tensor loss = core::cross_entropy(ctx, logits, y_.data());

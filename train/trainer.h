@@ -1,5 +1,6 @@
-// The training loop: data → GPT → loss → backward → clip → AdamW, with metrics, validation,
-// atomic HDF5 checkpoints and exact resume.
+// The training loop: data → the training step (train/train_step.h: GPT → loss → backward → clip
+// → AdamW) → metrics, with the lr schedule, telemetry, validation, atomic HDF5 checkpoints and
+// exact resume.
 //
 // Run directory layout (output.dir):
 //   config.yaml            the resolved config
@@ -33,6 +34,7 @@
 #include "train/config.h"
 #include "train/metrics_log.h"
 #include "train/progress.h"
+#include "train/train_step.h"
 
 namespace nurture::train {
 
@@ -100,7 +102,6 @@ class Trainer {
   void load_checkpoint(const std::filesystem::path& path);
   // MPI: rank 0's weights, AdamW moments, step, sampler and loss-scaler state to every rank.
   void sync_from_root();
-  uint64_t dropout_key(int64_t step, int micro) const;
   // The interval fields of a metrics record (weight norms, clipping, loss-scale events).
   void add_knob_fields(nlohmann::json& rec);
   std::string knob_summary() const;  // the end-of-run "knobs: ..." line
@@ -115,20 +116,15 @@ class Trainer {
   optim::Schedule sched_;
   MetricsLog metrics_;
   std::unique_ptr<Progress> progress_;
-  core::Arena acts_, grads_;
-  core::Tape tape_;
   std::unique_ptr<precision::MixedPrecision> mp_;
   std::unique_ptr<precision::LossScaler> scaler_;
-  // grad_accum > 1: the micro-batch gradients so far, each computed alone (and rounded, under a
-  // half policy) and added in micro-batch order, as the MPI all-reduce adds the ranks' slices.
-  std::vector<float> grad_sum_;
-  std::vector<float> reduce_scratch_;  // dist::sum_ordered's receive buffer
+  std::unique_ptr<TrainStep> train_step_;  // the step itself, and the arenas validation borrows
   std::ostream null_log_{nullptr};     // where ranks other than 0 send progress lines
   RunSummary summary_;
   int64_t inject_overflow_step_ = -1;
   // The last metrics record with the interval fields (step, and summary_.clipped_steps then).
   int64_t knob_logged_step_ = 0, knob_logged_clipped_ = 0;
-  std::vector<int32_t> x_, y_;
+  std::vector<int32_t> x_, y_;  // a validation batch
   int64_t step_ = 0;
   double elapsed_ = 0;  // training seconds so far, carried across resumes
 };

@@ -22,11 +22,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/ops.h"
 #include "core/rng.h"
 #include "eval/scorer.h"
 #include "optim/adamw.h"
-#include "optim/clip.h"
+#include "precision/loss_scaler.h"
+#include "precision/policy.h"
+#include "train/train_step.h"
 
 using namespace nurture;
 using Clock = std::chrono::steady_clock;
@@ -83,24 +84,22 @@ int main(int argc, char** argv) {
   core::SeqRng rng(7);
   const int64_t step_tokens = int64_t(B) * T;
 
-  // Training step as Trainer::step runs it under fp32 (forward, loss, backward, clip, AdamW).
-  core::Arena acts, grads;
-  core::Tape tape;
+  // The trainer's step (train/train_step.h) under fp32: forward, loss, backward, clip, AdamW.
+  precision::MixedPrecision mp(precision::PolicyConfig{});
+  precision::LossScaler scaler(precision::LossScalerConfig{});
+  train::TrainStepConfig tc;
+  tc.batch_rows = B;
+  tc.seq_len = T;
+  tc.grad_clip = 1.0;
+  train::TrainStep step(gpt, opt, mp, scaler, tc);
+  int64_t steps_done = 0;
   auto train_step = [&]() {
     std::vector<int32_t> x = random_tokens(step_tokens, V, rng), y = random_tokens(step_tokens, V, rng);
     const auto t0 = Clock::now();
-    P.zero_grad();
-    acts.reset();
-    grads.reset();
-    tape.clear();
-    core::Ctx ctx(acts, grads, &tape);
-    ctx.training = true;
-    core::Tensor logits = gpt.forward(ctx, x.data(), B, T);
-    core::Tensor loss = core::cross_entropy(ctx, logits, y.data());
-    loss.grad[0] = 1.0f;
-    tape.backward(ctx.prec);
-    optim::clip_grad_norm(P.grad(), P.numel(), 1.0);
-    opt.step(1e-4);
+    step.run(steps_done++, 1e-4, [&](int, int32_t* xb, int32_t* yb) {
+      std::copy(x.begin(), x.end(), xb);
+      std::copy(y.begin(), y.end(), yb);
+    });
     return double(step_tokens) / secs(t0);
   };
 
