@@ -114,6 +114,8 @@ struct Variant {
   std::vector<PtqResult> evals;          // sorted by step
   std::vector<AnalysisResult> analyses;  // sorted by step
   std::vector<std::string> problems;     // files that exist but could not be read
+  // status.json: each stage's wall and CPU (user + system, children included) seconds.
+  std::map<std::string, double> stage_seconds, stage_cpu_seconds;
 
   bool has_results() const { return !metrics.empty() || !evals.empty() || !analyses.empty(); }
   const PtqResult* final_eval() const { return evals.empty() ? nullptr : &evals.back(); }

@@ -587,6 +587,51 @@ std::string summary_csv(const RunTree& tree) {
   return out;
 }
 
+namespace {
+
+// What the grid cost, from each variant's status.json: the figure users plan the next grid with.
+std::optional<Section> cost_section(const RunTree& tree) {
+  const std::vector<std::string> stages = {"train", "ptq", "analyze"};
+  Section s;
+  s.title = "Cost (CPU-seconds per stage)";
+  s.text =
+      "From each variant's status.json: CPU time (user + system) of each stage, the child processes "
+      "included, then the variant's total and its wall time (the last row sums them: variants that ran side by side with "
+      "`--jobs` overlap, so that is not the sweep's wall time). CPU time depends little on what else ran on the "
+      "machine; wall time does. The machine is not recorded here: see the grid's notes.";
+  s.table.header = {"variant", "train", "ptq", "analyze", "total CPU-s", "wall s"};
+  s.table.numeric = {false, true, true, true, true, true};
+  std::map<std::string, double> sum;
+  double sum_wall = 0;
+  int counted = 0;
+  for (const auto& v : tree.variants) {
+    if (v.stage_cpu_seconds.empty()) continue;
+    ++counted;
+    std::vector<std::string> row = {v.name};
+    double total = 0, wall = 0;
+    for (const auto& st : stages) {
+      auto it = v.stage_cpu_seconds.find(st);
+      row.push_back(it == v.stage_cpu_seconds.end() ? kMissing : fmt(it->second, 0));
+      if (it != v.stage_cpu_seconds.end()) total += it->second, sum[st] += it->second;
+    }
+    for (const auto& [st, x] : v.stage_seconds) wall += x;
+    sum_wall += wall;
+    row.push_back(fmt(total, 0));
+    row.push_back(fmt(wall, 0));
+    s.table.rows.push_back(row);
+  }
+  if (counted == 0) return std::nullopt;
+  std::vector<std::string> row = {"all " + std::to_string(counted) + " variants"};
+  double total = 0;
+  for (const auto& st : stages) row.push_back(fmt(sum[st], 0)), total += sum[st];
+  row.push_back(fmt(total, 0));
+  row.push_back(fmt(sum_wall, 0));
+  s.table.rows.push_back(row);
+  return s;
+}
+
+}  // namespace
+
 std::vector<Section> summary_sections(const RunTree& tree) {
   std::vector<Section> out = {variants_section(tree)};
   if (auto m = mechanisms_section(tree)) out.push_back(std::move(*m));
@@ -598,6 +643,7 @@ std::vector<Section> summary_sections(const RunTree& tree) {
   out.push_back(table4_section(tree));
   for (auto& s : table5_sections(tree)) out.push_back(std::move(s));
   for (auto& s : analysis_sections(tree)) out.push_back(std::move(s));
+  if (auto s = cost_section(tree)) out.push_back(std::move(*s));
   std::vector<std::string> problems = tree.problems;
   for (const auto& v : tree.variants)
     for (const auto& p : v.problems) problems.push_back(v.name + ": " + p);
