@@ -21,12 +21,7 @@ Tokenizer train_and_load(const TempDir& dir, const std::string& text, const Toke
 std::string training_error(const std::string& text, int vocab) {
   TokenizerOptions o;
   o.vocab_size = vocab;
-  try {
-    train_tokenizer(text, o);
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_of<DataError>([&] { train_tokenizer(text, o); });
 }
 
 class DataTokenizerTest : public ::testing::TestWithParam<std::string> {};
