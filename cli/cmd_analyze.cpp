@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "data/file_io.h"
 #include "eval/heldout.h"
 #include "precision/format.h"
@@ -66,10 +67,10 @@ Action add_analyze(CLI::App& app) {
         o->out.empty() ? quant::default_analysis_dir(o->checkpoint) : std::filesystem::path(o->out);
     data::ensure_directory(dir);
     const std::string md = quant::to_markdown(a, src);
-    data::write_file_atomic(
+    core::write_file_atomic(
         dir / "analysis.json",
         quant::to_json(a, src).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-    data::write_file_atomic(dir / "analysis.md", md);
+    core::write_file_atomic(dir / "analysis.md", md);
     if (!o->quiet) std::cout << md << "\n";
     std::cout << "wrote " << (dir / "analysis.json").string() << " and " << (dir / "analysis.md").string() << "\n";
     return 0;

@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/scoring_options.h"
-#include "data/file_io.h"
+#include "core/atomic_file.h"
 #include "eval/report.h"
 #include "eval/runner.h"
 #include "train/load_model.h"
@@ -72,11 +72,11 @@ Action add_eval(CLI::App& app) {
       const nlohmann::ordered_json body = eval::to_json(result);
       for (auto it = body.begin(); it != body.end(); ++it)
         if (it.key() != "format") j[it.key()] = it.value();
-      data::write_file_atomic(path, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      core::write_file_atomic(path, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       std::cout << "wrote " << path << "\n";
     }
     if (!o->scoring.log_samples.empty()) {
-      data::write_file_atomic(o->scoring.log_samples, eval::samples_jsonl(prepared, result, ""));
+      core::write_file_atomic(o->scoring.log_samples, eval::samples_jsonl(prepared, result, ""));
       std::cout << "wrote " << o->scoring.log_samples << "\n";
     }
     return 0;

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/scoring_options.h"
+#include "core/atomic_file.h"
 #include "data/file_io.h"
 #include "eval/report.h"
 #include "eval/runner.h"
@@ -98,15 +99,15 @@ Action add_ptq(CLI::App& app) {
               << o->baseline << "\n"
               << quant::format_table(result);
     data::ensure_directory(out_dir);
-    data::write_file_atomic(
+    core::write_file_atomic(
         out_dir / "ptq.json",
         quant::to_json(result, meta).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-    data::write_file_atomic(out_dir / "ptq.md", quant::format_markdown(result, meta));
+    core::write_file_atomic(out_dir / "ptq.md", quant::format_markdown(result, meta));
     std::cout << "wrote " << (out_dir / "ptq.json").string() << " and ptq.md\n";
     if (!o->scoring.log_samples.empty()) {
       std::string lines;
       for (const quant::RecipeResult& rr : result.recipes) lines += eval::samples_jsonl(prepared, rr.suite, rr.name);
-      data::write_file_atomic(o->scoring.log_samples, lines);
+      core::write_file_atomic(o->scoring.log_samples, lines);
       std::cout << "wrote " << o->scoring.log_samples << "\n";
     }
     return 0;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "data/file_io.h"
 #include "experiments/grid.h"
 #include "experiments/slurm.h"
@@ -53,7 +54,7 @@ Action add_sweep(CLI::App& app) {
       so.grid_file = std::filesystem::absolute(o->grid).lexically_normal().string();
       so.workdir = std::filesystem::current_path().string();
       so.threads = o->threads > 0 ? o->threads : 1;
-      data::write_file_atomic(o->slurm, experiments::slurm_script(grid, selected, so));
+      core::write_file_atomic(o->slurm, experiments::slurm_script(grid, selected, so));
       data::ensure_directory(grid.out_dir);  // Slurm opens the tasks' --output files there
       ::chmod(o->slurm.c_str(), 0755);
       std::cout << "wrote " << o->slurm << ": an sbatch array of " << selected.size() << " task(s), " << so.threads

@@ -1,4 +1,4 @@
-// Native bf16 GEMM for the bf16 mixed-precision policy (DESIGN.md "Core ideas" 3).
+// Native bf16 GEMM for the bf16 mixed-precision policy (precision/policy.h).
 //
 // Under the bf16 policy every GEMM operand already holds a bf16-representable value in an fp32
 // slot (activations and activation gradients are stored rounded, weights are a rounded working

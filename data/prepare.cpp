@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "data/corpus.h"
 #include "data/error.h"
 #include "data/file_io.h"
@@ -73,8 +74,8 @@ Tokenizer load_or_train_tokenizer(const Corpus& corpus, const TokenizerOptions& 
   // Sidecar first, model last: the model file's existence is what marks the entry complete.
   fs::path sidecar = path;
   sidecar.replace_extension(".json");
-  write_file_atomic(sidecar, tokenizer_sidecar(corpus, opts, model, secs));
-  write_file_atomic(path, model);
+  core::write_file_atomic(sidecar, tokenizer_sidecar(corpus, opts, model, secs));
+  core::write_file_atomic(path, model);
   log("tokenizer: trained in " + fmt("%.2f s", secs) + " -> " + path.string());
   return Tokenizer::load(path);
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <exception>
 
+#include "core/atomic_file.h"
 #include "data/error.h"
 #include "data/file_io.h"
 
@@ -57,7 +58,7 @@ void write_shard(const fs::path& path, const TokenShard& shard, int vocab_size) 
   } else {
     std::memcpy(payload, shard.tokens.data(), n * 4);
   }
-  write_file_atomic(path, bytes);
+  core::write_file_atomic(path, bytes);
 }
 
 TokenShard read_shard(const fs::path& path) {

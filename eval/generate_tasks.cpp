@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/atomic_file.h"
 #include "core/rng.h"
 #include "data/file_io.h"
 #include "data/hash.h"
@@ -354,7 +355,7 @@ fs::path generated_task_file(TaskKind kind, const GeneratorSpec& g, std::string_
   const std::string body = kind == TaskKind::last_word ? generate_last_word_jsonl(heldout_text, g)
                            : completion                ? generate_completion_jsonl(heldout_text, g)
                                                        : generate_cloze_jsonl(heldout_text, g);
-  data::write_file_atomic(path, body);
+  core::write_file_atomic(path, body);
   if (created) *created = true;
   return path;
 }

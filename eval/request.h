@@ -1,4 +1,4 @@
-// Loglikelihood requests in lm-evaluation-harness form (REFERENCES.md C).
+// Loglikelihood requests in the form of EleutherAI's lm-evaluation-harness.
 //
 // A request is a (context, continuation) pair of token lists; its answer is the summed log
 // probability of the continuation given the context, and whether every continuation token is

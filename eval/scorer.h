@@ -1,5 +1,5 @@
-// Batched loglikelihood scoring of lm-eval requests (REFERENCES.md C, lm_eval/models/
-// huggingface.py `_loglikelihood_tokens`), without a tape and without padding.
+// Batched loglikelihood scoring of lm-eval requests (lm-evaluation-harness,
+// lm_eval/models/huggingface.py `_loglikelihood_tokens`), without a tape and without padding.
 //
 // For a request (ctx, cont) the model reads (ctx + cont)[-(L+1):][:-1] (contexts longer than the
 // model's seq_len L are left-truncated) and the log-softmax at the last |cont| positions is

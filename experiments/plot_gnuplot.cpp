@@ -13,11 +13,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/atomic_file.h"
 #include "experiments/report_axes.h"
 #include "experiments/report_ladder.h"
 #include "experiments/report_paired.h"
 #include "experiments/report_table.h"
-#include "train/atomic_file.h"
 
 namespace nurture::experiments {
 
@@ -98,7 +98,7 @@ std::string key(size_t /*panel*/) { return "set key below font ',8'\n"; }
 const char* kHeadroom = "set offsets graph 0, graph 0, graph 0.08, graph 0.08\n";
 
 void write(const fs::path& dir, const std::string& file, const std::string& text) {
-  train::write_file_atomic(dir / file, text);
+  core::write_file_atomic(dir / file, text);
 }
 
 // The panels of figures 2 and 3: a row for the held-out likelihood (the precise measure, first)
@@ -600,8 +600,8 @@ void render_plots(const std::vector<Plot>& plots, const fs::path& plots_dir, con
                              plots_dir.string() + " are written");
   for (const auto& p : plots) {
     const fs::path log = plots_dir / (p.name + ".log");
-    const fs::path png = plots_dir / (p.name + ".png");
-    const fs::path tmp = plots_dir / (p.name + ".png.tmp-" + std::to_string(::getpid()));
+    core::AtomicFile png(plots_dir / (p.name + ".png"));
+    const fs::path& tmp = png.temp_path();
     const pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("cannot start gnuplot: fork failed");
     if (pid == 0) {
@@ -617,10 +617,9 @@ void render_plots(const std::vector<Plot>& plots, const fs::path& plots_dir, con
     while (::waitpid(pid, &st, 0) < 0) {
     }
     std::error_code ec;
-    const bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && fs::file_size(tmp, ec) > 0;
-    if (ok) fs::rename(tmp, png, ec);
-    if (!ok || ec) {
-      fs::remove(tmp, ec);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && fs::file_size(tmp, ec) > 0) {
+      png.commit();
+    } else {
       std::ifstream in(log);
       std::string line, first;
       while (std::getline(in, line))

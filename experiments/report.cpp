@@ -1,10 +1,10 @@
 #include "experiments/report.h"
 
+#include "core/atomic_file.h"
 #include "experiments/html_index.h"
 #include "experiments/plot_gnuplot.h"
 #include "experiments/report_data.h"
 #include "experiments/report_tables.h"
-#include "train/atomic_file.h"
 
 namespace nurture::experiments {
 
@@ -28,8 +28,8 @@ ReportFiles write_report(const ReportOptions& o) {
   f.csv = out / "summary.csv";
   f.markdown = out / "summary.md";
   f.html = out / "index.html";
-  train::write_file_atomic(f.csv, summary_csv(tree));
-  train::write_file_atomic(f.markdown, summary_markdown(tree, o.command));
+  core::write_file_atomic(f.csv, summary_csv(tree));
+  core::write_file_atomic(f.markdown, summary_markdown(tree, o.command));
   const std::vector<Section> sections = summary_sections(tree);
   // The printed summary leads with the held-out measure, as the tables do.
   bool in_paired = false;
@@ -54,7 +54,7 @@ ReportFiles write_report(const ReportOptions& o) {
     plots = write_plot_scripts(tree, out / "plots");
     for (const auto& p : plots) f.pngs.push_back(out / "plots" / (p.name + ".png"));
   }
-  train::write_file_atomic(f.html, index_html(tree, sections, plots, o.command));
+  core::write_file_atomic(f.html, index_html(tree, sections, plots, o.command));
   log("wrote " + f.csv.string() + ", " + f.markdown.string() + ", " + f.html.string());
   if (!plots.empty()) {
     log("drawing " + std::to_string(plots.size()) + " plot(s) with gnuplot");

@@ -1,5 +1,6 @@
 // What `nurture report` reads from a sweep's output tree: sweep.json, each variant's
-// metrics.jsonl, eval/*/ptq.json and analysis/*/analysis.json (README "Output formats").
+// metrics.jsonl, eval/*/ptq.json and analysis/*/analysis.json (formats: docs/OUTPUT-FORMATS.md,
+// quant/README.md "Output" and "Analysis").
 // Loading never stops at a missing or broken file: the gap is recorded so the report can
 // show it, because one failed variant must not hide the other results of a long sweep.
 #pragma once

@@ -5,12 +5,6 @@
 
 namespace nurture::experiments {
 
-namespace {
-
-std::string opt(const std::optional<double>& v, int decimals) { return v ? fmt(*v, decimals) : kMissing; }
-
-}  // namespace
-
 bool KnobIndicators::any() const {
   return weight_norm_last || decay_factor || clipped_fraction || scale_growths || ln1_gain_std || residual_max;
 }

@@ -89,6 +89,8 @@ std::string fmt(double v, int decimals) {
   return s;
 }
 
+std::string opt(const std::optional<double>& v, int decimals) { return v ? fmt(*v, decimals) : kMissing; }
+
 std::string exact(double v) {
   if (v == 0) return "0";  // no "-0" in a CSV
   char b[64];

@@ -2,6 +2,7 @@
 // (index.html), so the two files can never show different numbers.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ std::string to_html(const Table& t);
 
 // Number formatting shared by every table: `decimals` fixed digits, or %.4g when negative.
 std::string fmt(double v, int decimals = -1);
+// fmt() of a value a variant may not have (no analysis yet, an older metrics file): kMissing then.
+std::string opt(const std::optional<double>& v, int decimals = -1);
 // Shortest text that reads back as the same double (CSV keeps full precision).
 std::string exact(double v);
 std::string csv_field(const std::string& s);

@@ -52,8 +52,6 @@ const std::vector<std::string> kRecipeColumns = {"task_failed",
                                                  "task_mean_verdict"};
 const std::vector<std::string> kOutlierRules = {"llm_int8", "fixed", "adaptive"};
 
-std::string opt(const std::optional<double>& v, int decimals = -1) { return v ? fmt(*v, decimals) : kMissing; }
-
 template <class T>
 void push_unique(std::vector<T>& v, const T& x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);

@@ -12,7 +12,7 @@
 namespace nurture::experiments {
 
 // summary.csv's columns, in order: the fixed ones with one column per grid axis inserted
-// after "status" (README "Output formats" documents them).
+// after "status" (docs/OUTPUT-FORMATS.md documents them).
 std::vector<std::string> csv_columns(const RunTree& tree);
 std::string summary_csv(const RunTree& tree);
 

@@ -20,6 +20,7 @@
 #include <set>
 #include <thread>
 
+#include "core/atomic_file.h"
 #include "data/file_io.h"
 #include "experiments/sweep_process.h"
 #include "experiments/sweep_progress.h"
@@ -304,7 +305,7 @@ int run_sweep(const Grid& grid, const SweepOptions& opt, std::ostream& out) {
   const auto selected = select_variants(grid, opt.only);
   const int threads = resolve_threads(opt.jobs, opt.threads_per_job, int(std::thread::hardware_concurrency()));
   data::ensure_directory(grid.out_dir);
-  if (!grid.base_inline_yaml.empty()) data::write_file_atomic(grid.base_file, grid.base_inline_yaml);
+  if (!grid.base_inline_yaml.empty()) core::write_file_atomic(grid.base_file, grid.base_inline_yaml);
 
   SweepProgress progress(out, opt.tty, opt.status_interval_s, int(selected.size()), opt.jobs);
   Shared sh{grid, opt, opt.exe.empty() ? self_executable() : opt.exe, threads, progress, {}};

@@ -1,5 +1,5 @@
 // `nurture sweep`: runs every variant of a grid through train -> ptq -> analyze, each stage a
-// child process of the same binary, resumably (README "nurture sweep").
+// child process of the same binary, resumably (experiments/README.md).
 #pragma once
 
 #include <functional>

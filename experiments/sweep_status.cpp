@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "data/file_io.h"
 
 namespace nurture::experiments {
@@ -63,7 +64,7 @@ void write_status(const fs::path& dir, const VariantStatus& s) {
   j["cpu_seconds"] = nlohmann::ordered_json::object();
   for (const auto& [k, v] : s.cpu_seconds) j["cpu_seconds"][k] = v;
   data::ensure_directory(dir);
-  data::write_file_atomic(dir / "status.json", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  core::write_file_atomic(dir / "status.json", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 void write_sweep_json(const Grid& grid) {
@@ -96,7 +97,7 @@ void write_sweep_json(const Grid& grid) {
     j["variants"].push_back(o);
   }
   data::ensure_directory(grid.out_dir);
-  data::write_file_atomic(fs::path(grid.out_dir) / "sweep.json",
+  core::write_file_atomic(fs::path(grid.out_dir) / "sweep.json",
                           j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 

@@ -1,6 +1,6 @@
-// The sweep's bookkeeping files (README "Output formats", contract with `nurture report`):
-// <variant>/status.json (which stages finished) and <out>/sweep.json (the grid and every
-// variant's state). Both are rewritten atomically, so a killed sweep leaves the last good copy.
+// The sweep's bookkeeping files (experiments/README.md "Output tree"; a contract with
+// `nurture report`): <variant>/status.json (which stages finished) and <out>/sweep.json (the grid
+// and every variant's state). Both are rewritten atomically, so a killed sweep leaves the last good copy.
 #pragma once
 
 #include <filesystem>

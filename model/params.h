@@ -1,4 +1,5 @@
-// The flat parameter store (DESIGN.md "Core ideas" 1).
+// The flat parameter store (layout and parameter order: docs/ARCHITECTURE.md, "The flat
+// parameter store").
 //
 // Every parameter is a view into one contiguous fp32 master buffer; gradients live in a second
 // buffer with the identical layout (and AdamW keeps its moments in two more). Optimizer step,

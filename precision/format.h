@@ -1,4 +1,4 @@
-// Number formats emulated on fp32 storage: bf16 and fp16, bit-exact (REFERENCES.md A3).
+// Number formats emulated on fp32 storage: bf16 and fp16, bit-exact.
 //
 // Policy, shared by every entry point here:
 // - Round to nearest, ties to even.

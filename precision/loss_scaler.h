@@ -1,4 +1,4 @@
-// Dynamic loss scaling with PyTorch GradScaler semantics (REFERENCES.md A1):
+// Dynamic loss scaling with the semantics of PyTorch's torch.cuda.amp.GradScaler:
 //   found_inf → scale ×= backoff (0.5), growth tracker reset, the step is skipped;
 //   otherwise tracker += 1 and, at growth_interval consecutive finite steps, scale ×= growth (2).
 // The loop order is: scale loss → backward → unscale into fp32 (inv_scale computed in double,

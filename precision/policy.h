@@ -1,22 +1,8 @@
-// The mixed-precision policy (DESIGN.md "Core ideas" 3): what a GPU's bf16/fp16 autocast
-// training does, emulated at op boundaries on fp32 hardware.
-//
-//   master weights                  fp32 (rounded to half after each step with master_weights: half)
-//   AdamW moments                   fp32 always
-//   working weights                 round(master) after every step: what forward/backward read
-//   activations                     rounded to the half format when an op stores them
-//   GEMMs                           half operands, exact products, fp32 accumulation, output
-//                                   rounded — what tensor cores compute; under bf16 the
-//                                   linears run oneDNN's native bf16 GEMM and attention's
-//                                   Q·Kᵀ and dY·Vᵀ an AVX512_BF16 kernel (native_gemm), which
-//                                   differs from the fp32 emulation only in summation order
-//                                   (and flushes products below 2^-126)
-//   LayerNorm / softmax / loss      fp32 inside when the *_fp32 flag is on (output rounded);
-//                                   with the flag off their intermediates are rounded too
-//   activation gradients            rounded before each consumer's backward
-//   weight gradients                rounded to half per micro-batch (as a half GEMM emits
-//                                   them), then unscaled and accumulated in fp32
-// Every rounding can count what it did (RoundStats) for the per-step telemetry.
+// The mixed-precision policy: what a GPU's bf16/fp16 autocast training does, emulated at op
+// boundaries on fp32 hardware, so the effect of the number format on a run can be studied on a CPU.
+// Where it rounds, and which hook does it, is tabled once, in docs/ARCHITECTURE.md ("Precision
+// emulation"); the user's view is docs/MIXED-PRECISION.md. Every rounding can count what it did
+// (RoundStats) for the per-step telemetry.
 #pragma once
 
 #include <cstdint>

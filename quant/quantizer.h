@@ -1,5 +1,5 @@
-// Integer quantizers for post-training quantization (Ahmadian et al. 2023, section 2;
-// REFERENCES.md: LLM.int8(), SmoothQuant). Everything else in quant/ builds on these.
+// Integer quantizers for post-training quantization (Ahmadian et al. 2023, section 2; LLM.int8(),
+// Dettmers et al. 2022; SmoothQuant, Xiao et al. 2023). Everything else in quant/ builds on these.
 //
 // Matrices are row-major [rows, cols]. Activations X are [tokens, in]; weights are stored
 // torch-style [out, in]. So "per-token" (X) and "per-output-channel" (W) are both per *row*, and

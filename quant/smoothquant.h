@@ -1,4 +1,4 @@
-// SmoothQuant (Xiao et al. 2023; REFERENCES.md): migrate activation outliers into the weights.
+// SmoothQuant (Xiao et al. 2023): migrate activation outliers into the weights.
 // For a linear Y = X Wᵀ with input channel j, s_j = max|X_j|^α / max|W_j|^(1−α) (max|W_j| over
 // the output rows of column j); X_j / s_j and W_{:,j} · s_j leave Y unchanged but flatten X.
 // The division is folded into the op that produces X, so inference pays nothing:

@@ -1,14 +1,12 @@
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <set>
+#include <string_view>
 
+#include "core/atomic_file.h"
 #include "train/checkpoint_h5.h"
 
 #ifndef NURTURE_VERSION
@@ -20,8 +18,6 @@ namespace {
 
 using h5::check;
 using h5::Handle;
-
-std::string os_error() { return std::strerror(errno); }
 
 // Everything that can be wrong with the caller's input is refused before a file is created.
 void check_arrays(const std::vector<ArrayRef>& arrays, const std::string& group) {
@@ -120,7 +116,7 @@ size_t array_bytes(const std::vector<ArrayRef>& arrays) {
 
 // Builds the whole file in memory (HDF5 core driver) and returns its bytes. HDF5 never touches
 // the disk: when a write to a real file fails (disk full), HDF5 1.10 cannot close that file and
-// crashes at exit, so all disk I/O is done by write_file_durably instead. The price is a
+// crashes at exit, so all disk I/O is done by core::AtomicFile instead. The price is a
 // transient second copy of the checkpoint in memory.
 std::vector<char> build_image(const std::string& name, const CheckpointContents& c) {
   const size_t estimate = array_bytes(c.params) + array_bytes(c.m) + array_bytes(c.v) + (1 << 20);
@@ -165,54 +161,6 @@ int slow_write_ms() {
   return v ? std::max(0, std::atoi(v)) : 0;
 }
 
-// Creates, writes and fsyncs `path`; errors carry the OS reason ("No space left on device").
-void write_file_durably(const std::string& path, const std::vector<char>& bytes) {
-  const int slow_ms = slow_write_ms();
-  const size_t piece = slow_ms > 0 ? bytes.size() / 8 + 1 : bytes.size();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw CheckpointError("cannot create " + path + ": " + os_error());
-  auto fail = [&](const std::string& what) {
-    const std::string reason = os_error();
-    ::close(fd);
-    throw CheckpointError(what + ": " + reason);
-  };
-  for (size_t done = 0; done < bytes.size();) {
-    if (slow_ms > 0 && done > 0) ::usleep(static_cast<useconds_t>(slow_ms) * 1000 / 8);
-    const ssize_t n = ::write(fd, bytes.data() + done, std::min(piece, bytes.size() - done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("cannot write " + path);
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) fail("fsync " + path + " failed");
-  if (::close(fd) != 0) throw CheckpointError("cannot close " + path + ": " + os_error());
-}
-
-// Makes the rename durable. Best effort: some filesystems refuse to fsync directories.
-void fsync_directory_of(const std::string& path) {
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
-// Removes the temp file unless the rename succeeded.
-class TempFile {
- public:
-  explicit TempFile(std::string path) : path_(std::move(path)) {}
-  ~TempFile() {
-    if (!committed_) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  const std::string& path() const { return path_; }
-  void commit() { committed_ = true; }
-
- private:
-  std::string path_;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 void write_checkpoint(const std::string& path, const CheckpointContents& contents) {
@@ -223,12 +171,16 @@ void write_checkpoint(const std::string& path, const CheckpointContents& content
       h5::QuietErrors quiet;
       image = build_image(path, contents);
     }
-    TempFile tmp(path + ".tmp-" + std::to_string(::getpid()));
-    write_file_durably(tmp.path(), image);
-    if (std::rename(tmp.path().c_str(), path.c_str()) != 0)
-      throw CheckpointError("cannot rename " + tmp.path() + " to " + path + ": " + os_error());
-    tmp.commit();
-    fsync_directory_of(path);
+    core::AtomicFile out(path);
+    const int slow_ms = slow_write_ms();
+    const size_t piece = slow_ms > 0 ? image.size() / 8 + 1 : image.size();
+    for (size_t done = 0; done < image.size(); done += piece) {
+      if (slow_ms > 0 && done > 0) ::usleep(static_cast<useconds_t>(slow_ms) * 1000 / 8);
+      out.write(std::string_view(image.data() + done, std::min(piece, image.size() - done)));
+    }
+    out.commit();
+  } catch (const core::WriteError& e) {
+    throw CheckpointError("cannot write checkpoint '" + path + "': " + e.reason());
   } catch (const CheckpointError& e) {
     throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what());
   }

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "train/atomic_file.h"
+#include "core/atomic_file.h"
 
 namespace nurture::train {
 
@@ -24,7 +24,7 @@ void MetricsLog::open(const std::filesystem::path& path, int64_t keep_through_st
       }
       kept += line + "\n";
     }
-    write_file_atomic(path, kept);
+    core::write_file_atomic(path, kept);
   }
   path_ = path;
   out_.open(path, std::ios::app);

@@ -11,9 +11,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/atomic_file.h"
 #include "core/ops.h"
 #include "data/file_io.h"
-#include "train/atomic_file.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/knob_telemetry.h"
@@ -145,7 +145,7 @@ void Trainer::setup(bool resume, bool overwrite) {
   // A run killed mid-write leaves "<file>.tmp-<pid>" beside its outputs; nothing reads them.
   if (writer)
     for (const fs::path& d : {run_dir_, run_dir_ / "checkpoints"})
-      if (const int n = remove_stale_temp_files(d))
+      if (const int n = core::remove_stale_temp_files(d))
         log_ << "removed " << n << " temp file(s) left in " << d.string() << "\n";
   data::DataConfig dopt;
   dopt.corpus = cfg_.data.corpus;
@@ -163,7 +163,7 @@ void Trainer::setup(bool resume, bool overwrite) {
   dist::barrier();
   if (!writer) prepare();
   // Not fs::copy_file: a kill mid-copy would leave a truncated tokenizer under its final name.
-  if (writer) write_file_atomic(run_dir_ / "tokenizer.model", data::read_file(data_->tokenizer_path));
+  if (writer) core::write_file_atomic(run_dir_ / "tokenizer.model", data::read_file(data_->tokenizer_path));
 
   gpt_ = std::make_unique<model::GPT>(gpt_config(cfg_));
   mp_ = std::make_unique<precision::MixedPrecision>(policy_config(cfg_));
@@ -209,7 +209,7 @@ void Trainer::setup(bool resume, bool overwrite) {
   auto& P = gpt_->params();
   mp_->refresh_weights(P.master(), P.working(), P.numel());
   if (writer) {
-    write_file_atomic(run_dir_ / "config.yaml", to_yaml(cfg_));
+    core::write_file_atomic(run_dir_ / "config.yaml", to_yaml(cfg_));
     metrics_.open(run_dir_ / "metrics.jsonl", ckpt ? step_ : 0);
   }
   progress_ = writer ? std::make_unique<Progress>(std::cerr, ::isatty(2))

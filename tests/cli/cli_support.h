@@ -8,28 +8,16 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "tests/support/support.h"
+
 namespace nurture::test {
 
 namespace fs = std::filesystem;
-
-inline std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + p.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-inline void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
 
 struct RunResult {
   int status = -1;  // exit status, or 128 + signal number
@@ -44,23 +32,14 @@ struct RunResult {
 // at the end.
 class Sandbox {
  public:
-  explicit Sandbox(const std::string& name) {
-    root_ = fs::temp_directory_path() / ("nurture-cli-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(root_);
+  explicit Sandbox(const std::string& name) : root_("cli-" + name) {
     fs::create_directories(root_ / "bin");
     const fs::path src = NURTURE_SOURCE_DIR;
     fs::create_directory_symlink(src / "configs", root_ / "configs");
     fs::create_directory_symlink(src / "datasets", root_ / "datasets");
     fs::create_symlink(fs::absolute(NURTURE_BIN), root_ / "bin" / "nurture");
   }
-  ~Sandbox() {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-  Sandbox(const Sandbox&) = delete;
-  Sandbox& operator=(const Sandbox&) = delete;
-
-  const fs::path& root() const { return root_; }
+  const fs::path& root() const { return root_.path(); }
 
   // Runs `command` with /bin/sh -c in the sandbox, `nurture` first on PATH (so argv[0] is
   // "nurture", as for a user who put build/cli on PATH). OMP_NUM_THREADS is inherited (ctest
@@ -75,7 +54,7 @@ class Sandbox {
       const int o = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       const int e = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       const int n = ::open("/dev/null", O_RDONLY);
-      if (o < 0 || e < 0 || n < 0 || ::chdir(root_.c_str()) != 0) ::_exit(126);
+      if (o < 0 || e < 0 || n < 0 || ::chdir(root_.path().c_str()) != 0) ::_exit(126);
       ::dup2(n, 0);
       ::dup2(o, 1);
       ::dup2(e, 2);
@@ -94,7 +73,7 @@ class Sandbox {
   }
 
  private:
-  fs::path root_;
+  TempDir root_;
 };
 
 // Lines of `text` with trailing whitespace removed and trailing empty lines dropped: how README

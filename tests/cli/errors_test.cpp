@@ -1,5 +1,5 @@
-// User errors leave `nurture` as one line on stderr and a non-zero exit status (DESIGN.md
-// "Conventions"): nothing on stdout, no stack of messages, enough in the line to fix the input.
+// User errors leave `nurture` as one line on stderr and a non-zero exit status (docs/ARCHITECTURE.md
+// "Errors"): nothing on stdout, no stack of messages, enough in the line to fix the input.
 #include <gtest/gtest.h>
 
 #include "tests/cli/cli_support.h"
@@ -8,15 +8,6 @@ namespace nurture::test {
 namespace {
 
 bool one_line(const std::string& s) { return !s.empty() && s.back() == '\n' && s.find('\n') == s.size() - 1; }
-
-// CLI11 reports its own parse errors (missing file for an ExistingFile positional, bad option
-// value, unknown subcommand) as "<message>\nRun with --help or --help-all for more information.\n"
-// with CLI11's exit codes, bypassing the "nurture <cmd>: error:" line of cli/main.cpp.
-bool cli11_two_line_error(const RunResult& r) {
-  const std::string hint = "Run with --help or --help-all for more information.\n";
-  return r.err.size() > hint.size() && r.err.compare(r.err.size() - hint.size(), hint.size(), hint) == 0 &&
-         r.err.find('\n') == r.err.size() - hint.size() - 1;
-}
 
 #define EXPECT_ONE_LINE_ERROR(r)                                              \
   do {                                                                        \
@@ -71,23 +62,20 @@ TEST_F(CliErrorTest, BadOverrideSyntax) {
   EXPECT_EQ(r.err, "nurture train: error: command line: 'optim.lr': expected section.key=value, e.g. optim.lr=3e-4\n");
 }
 
+// Errors CLI11 finds while parsing (cli/main.cpp) exit with status 2, not 1.
 TEST_F(CliErrorTest, MissingConfigFile) {
   const RunResult r = box.run("nurture train missing.yaml");
-  EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.err.find("missing.yaml"), std::string::npos) << r.err;
-  // TODO(cli/main.cpp): CLI11's ExistingFile check prints "config: File does not exist: missing.yaml" plus
-  // CLI11's "Run with --help ..." line and exits 105. Enforced automatically once it is one line.
-  if (cli11_two_line_error(r)) GTEST_SKIP() << "CLI11 prints two lines for a missing file:\n" << r.err;
   EXPECT_ONE_LINE_ERROR(r);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "nurture train: error: config: File does not exist: missing.yaml (see nurture train --help)\n");
 }
 
 TEST_F(CliErrorTest, SampleMissingCheckpoint) {
   const RunResult r = box.run("nurture sample missing.h5");
-  EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.err.find("missing.h5"), std::string::npos) << r.err;
-  // TODO(cli/main.cpp): as MissingConfigFile (CLI11 ExistingFile check, two lines, exit 105).
-  if (cli11_two_line_error(r)) GTEST_SKIP() << "CLI11 prints two lines for a missing file:\n" << r.err;
   EXPECT_ONE_LINE_ERROR(r);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err,
+            "nurture sample: error: checkpoint: File does not exist: missing.h5 (see nurture sample --help)\n");
 }
 
 TEST_F(CliErrorTest, SampleNotAnHdf5File) {
@@ -102,23 +90,18 @@ TEST_F(CliErrorTest, SampleNotAnHdf5File) {
 TEST_F(CliErrorTest, SampleBadOptionValue) {
   write_text(box.root() / "notes.txt", "not a checkpoint\n");
   const RunResult r = box.run("nurture sample notes.txt --tokens 0");
-  EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.err.find("--tokens"), std::string::npos) << r.err;
-  // TODO(cli): CLI11's PositiveNumber check prints "--tokens: Value 0 not in range 0.000000 to 1797693...(300
-  // digits).000000" plus the "Run with --help" line.
-  if (cli11_two_line_error(r)) GTEST_SKIP() << "CLI11 prints two lines for a bad option value:\n" << r.err;
   EXPECT_ONE_LINE_ERROR(r);
-  EXPECT_LT(r.err.size(), 200u) << r.err;
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "nurture sample: error: --tokens: Value 0 not in range 1 to 1048576 (see nurture sample --help)\n");
 }
 
 TEST_F(CliErrorTest, UnknownSubcommand) {
   const RunResult r = box.run("nurture evaluate runs/x");
-  EXPECT_NE(r.status, 0);
-  // TODO(cli/main.cpp): prints "A subcommand is required" + the "Run with --help" line; it should name the
-  // unknown word and list train, sample, cast.
-  if (cli11_two_line_error(r)) GTEST_SKIP() << "CLI11 prints two lines for an unknown subcommand:\n" << r.err;
   EXPECT_ONE_LINE_ERROR(r);
-  EXPECT_NE(r.err.find("evaluate"), std::string::npos) << r.err;
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err,
+            "nurture: error: unknown command 'evaluate'; commands: train, sample, eval, ptq, analyze, report, sweep, "
+            "cast (see nurture --help)\n");
 }
 
 TEST_F(CliErrorTest, CastBadValue) {

@@ -13,12 +13,7 @@ using testing::TempDir;
 using testing::write_text;
 
 std::string error_of(const std::vector<std::string>& specs) {
-  try {
-    read_corpus(specs);
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_of<DataError>([&] { read_corpus(specs); });
 }
 
 TEST(DataUtf8, AcceptsValidAndRejectsMalformed) {

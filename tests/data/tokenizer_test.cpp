@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/atomic_file.h"
 #include "data/error.h"
 #include "data/token_shard.h"
 #include "data/tokenizer_trainer.h"
@@ -14,19 +15,14 @@ using testing::TempDir;
 
 Tokenizer train_and_load(const TempDir& dir, const std::string& text, const TokenizerOptions& o) {
   const auto path = dir / ("t-" + o.model_type + std::to_string(o.vocab_size) + ".model");
-  write_file_atomic(path, train_tokenizer(text, o));
+  core::write_file_atomic(path, train_tokenizer(text, o));
   return Tokenizer::load(path);
 }
 
 std::string training_error(const std::string& text, int vocab) {
   TokenizerOptions o;
   o.vocab_size = vocab;
-  try {
-    train_tokenizer(text, o);
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_of<DataError>([&] { train_tokenizer(text, o); });
 }
 
 class DataTokenizerTest : public ::testing::TestWithParam<std::string> {};

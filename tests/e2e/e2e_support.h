@@ -1,26 +1,19 @@
-// Shared helpers for the end-to-end tests: temp run directories and the tiny config.
+// Shared helpers for the end-to-end tests: the tiny config and comparing weights. Temp run
+// directories are test::TempDir (tests/support/support.h).
 #pragma once
-
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "tests/support/support.h"
 #include "train/config.h"
 #include "train/trainer.h"
 
 namespace nurture::test {
 
 namespace fs = std::filesystem;
-
-inline fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("nurture-e2e-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 // configs/tiny.yaml on the shipped Tiny Shakespeare, writing under `out`; the tokenizer cache
 // goes to a per-test directory beside it so parallel tests never share it.

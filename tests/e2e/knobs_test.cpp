@@ -12,7 +12,7 @@
 #include "optim/schedule.h"
 
 using namespace nurture;
-using test::temp_dir;
+using test::TempDir;
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
 
@@ -48,7 +48,7 @@ train::Trainer& train_tiny(std::unique_ptr<train::Trainer>& t, const fs::path& d
 // Π(1 − lr_t·λ) ≈ 0.91 over 20 steps; their norm ends below the λ = 0 run's. LayerNorm gains and
 // biases never decay.
 TEST(Knobs, WeightDecayShrinksTheDecayedWeights) {
-  const fs::path root = temp_dir("knobs-wd");
+  const TempDir root("knobs-wd");
   std::unique_ptr<train::Trainer> a, b;
   const Strings common = {"optim.schedule=constant", "optim.grad_clip=null"};
   Strings off = common, on = common;
@@ -79,11 +79,10 @@ TEST(Knobs, WeightDecayShrinksTheDecayedWeights) {
               1e-9 * sq("weight_norm"));
   EXPECT_EQ(last["ln1_gain_std"].size(), 2u);  // tiny.yaml: 2 blocks
   EXPECT_EQ(last["ln2_gain_std"].size(), 2u);
-  fs::remove_all(root);
 }
 
 TEST(Knobs, ClippedFractionIsOneWithATinyClipAndZeroWithout) {
-  const fs::path root = temp_dir("knobs-clip");
+  const TempDir root("knobs-clip");
   std::unique_ptr<train::Trainer> a, b;
   train_tiny(a, root / "tiny", {"optim.grad_clip=1e-9"});
   train_tiny(b, root / "none", {"optim.grad_clip=null"});
@@ -110,13 +109,12 @@ TEST(Knobs, ClippedFractionIsOneWithATinyClipAndZeroWithout) {
     EXPECT_GT(v["val_residual_max"][l].get<double>(), 0.0);
     EXPECT_GT(v["val_residual_kurtosis"][l].get<double>(), 1.0);  // kurtosis >= 1 for any non-constant row
   }
-  fs::remove_all(root);
 }
 
 // fp16 with a 2-step growth interval: the scale both grows and backs off in 20 steps. The counts
 // agree with the per-step loss_scale series, and survive a resume exactly.
 TEST(Knobs, LossScaleEventsMatchTheScaleSeriesAndSurviveResume) {
-  const fs::path root = temp_dir("knobs-scale");
+  const TempDir root("knobs-scale");
   std::ostringstream log;
   const Strings fp16 = {"train.log_every=5", "precision.dtype=fp16", "precision.growth_interval_fraction=0.1",
                         "optim.grad_clip=0.5"};
@@ -152,5 +150,4 @@ TEST(Knobs, LossScaleEventsMatchTheScaleSeriesAndSurviveResume) {
     for (const char* k : {"clipped_steps", "clipped_total", "interval_steps", "loss_scale_growths",
                           "loss_scale_backoffs", "decay_factor", "weight_norm"})
       EXPECT_EQ(s.intervals[i][k], r.intervals[i][k]) << k << " at " << s.intervals[i]["step"];
-  fs::remove_all(root);
 }

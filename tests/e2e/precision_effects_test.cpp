@@ -10,7 +10,7 @@
 #include "nlohmann/json.hpp"
 
 using namespace nurture;
-using test::temp_dir;
+using test::TempDir;
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
 
@@ -31,7 +31,7 @@ std::vector<nlohmann::json> step_records(const fs::path& run) {
 // tokens at p/N ≈ 2^-24 — fp16's smallest subnormal — and below, more so as the softmax
 // sharpens. Without loss scaling they flush to zero; with dynamic scaling they survive.
 TEST(PrecisionEffects, Fp16UnderflowWithoutLossScalingAndItsCure) {
-  const fs::path root = temp_dir("underflow");
+  const TempDir root("underflow");
   std::ostringstream log;
   Strings shape = {"model.vocab_size=4096", "model.d_model=32", "model.n_layer=1", "model.n_head=2",
                    "train.batch_size=64", "train.steps=60", "optim.lr=3e-3"};
@@ -58,13 +58,12 @@ TEST(PrecisionEffects, Fp16UnderflowWithoutLossScalingAndItsCure) {
   EXPECT_GT(none - fp32, 0.02) << "losing those gradients must slow learning: fp32 " << fp32 << ", none " << none;
   EXPECT_LT(std::abs(dynamic - fp32), 0.015) << "dynamic scaling must track fp32: fp32 " << fp32 << ", dynamic "
                                              << dynamic;
-  fs::remove_all(root);
 }
 
 // bf16 has 8 significant bits: a weight of 0.02 moves in steps of 2^-13 ≈ 1.2e-4, so an
 // Adam update of ~lr = 5e-6 rounds away unless an fp32 master copy accumulates it.
 TEST(PrecisionEffects, HalfMasterWeightsStallWhereFp32MastersLearn) {
-  const fs::path root = temp_dir("master");
+  const TempDir root("master");
   std::ostringstream log;
   auto run = [&](const std::string& mw, double* changed) {
     train::Trainer t(test::tiny_config(root / mw, {"precision.dtype=bf16", "precision.master_weights=" + mw,
@@ -87,11 +86,10 @@ TEST(PrecisionEffects, HalfMasterWeightsStallWhereFp32MastersLearn) {
   EXPECT_LT(changed_half, 0.2) << "most bf16 master weights must not move at all";
   EXPECT_GT(changed_fp32, 0.9);
   EXPECT_GT(gain_fp32, 3 * std::max(gain_half, 1e-4)) << "fp32 gain " << gain_fp32 << ", half gain " << gain_half;
-  fs::remove_all(root);
 }
 
 TEST(PrecisionEffects, InjectedOverflowSkipsExactlyThatStepAndHalvesTheScale) {
-  const fs::path root = temp_dir("overflow");
+  const TempDir root("overflow");
   std::ostringstream log;
   train::Trainer t(test::tiny_config(root / "run", {"precision.dtype=fp16", "precision.init_scale=1024",
                                                     "train.steps=8"}),
@@ -113,11 +111,10 @@ TEST(PrecisionEffects, InjectedOverflowSkipsExactlyThatStepAndHalvesTheScale) {
   }
   EXPECT_EQ(t.scaler().skipped_steps(), 1);
   EXPECT_EQ(t.scaler().scale(), 512.0f);
-  fs::remove_all(root);
 }
 
 TEST(PrecisionEffects, CollapsingLossScaleIsAClearError) {
-  const fs::path root = temp_dir("collapse");
+  const TempDir root("collapse");
   std::ostringstream log;
   train::Trainer t(test::tiny_config(root / "run", {"precision.dtype=fp16", "precision.init_scale=1",
                                                     "precision.min_scale=0.25"}),
@@ -134,11 +131,10 @@ TEST(PrecisionEffects, CollapsingLossScaleIsAClearError) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("loss scale fell to 0.125"), std::string::npos) << e.what();
   }
-  fs::remove_all(root);
 }
 
 TEST(PrecisionEffects, NonFiniteFp32LossStopsWithTheStep) {
-  const fs::path root = temp_dir("diverge");
+  const TempDir root("diverge");
   std::ostringstream log;
   train::Trainer t(test::tiny_config(root / "run", {"optim.lr=1000", "optim.min_lr=0", "optim.warmup_steps=0",
                                                     "optim.grad_clip=null", "train.steps=50"}),
@@ -150,7 +146,6 @@ TEST(PrecisionEffects, NonFiniteFp32LossStopsWithTheStep) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("at step"), std::string::npos) << e.what();
   }
-  fs::remove_all(root);
 }
 
 // Native bf16 GEMMs compute the same exact products as the fp32-GEMM emulation and differ
@@ -158,7 +153,7 @@ TEST(PrecisionEffects, NonFiniteFp32LossStopsWithTheStep) {
 // noise (a relative change of ~1e-6 per GEMM, compounding over steps: 2e-3 on the loss is a
 // generous bound; a wrong product or operand would be off by orders of magnitude more).
 TEST(PrecisionEffects, NativeBf16GemmMatchesEmulation) {
-  const fs::path root = temp_dir("nativegemm");
+  const TempDir root("nativegemm");
   std::ostringstream log;
   auto run = [&](const std::string& native) {
     train::Trainer t(test::tiny_config(root / native, {"precision.dtype=bf16", "precision.native_gemm=" + native}),
@@ -169,5 +164,4 @@ TEST(PrecisionEffects, NativeBf16GemmMatchesEmulation) {
   };
   const double native = run("true"), emulated = run("false");
   EXPECT_NEAR(native, emulated, 2e-3);
-  fs::remove_all(root);
 }

@@ -16,7 +16,7 @@ using namespace nurture;
 namespace fs = std::filesystem;
 
 using test::bit_equal;
-using test::temp_dir;
+using test::TempDir;
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
 namespace {
@@ -30,7 +30,7 @@ std::vector<float> master(train::Trainer& t) { return test::master_weights(t); }
 class ResumeByDtype : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ResumeByDtype, ResumeIsBitIdenticalToStraightRun) {
-  const fs::path root = temp_dir(std::string("resume-") + GetParam());
+  const TempDir root(std::string("resume-") + GetParam());
   std::ostringstream log;
   auto tiny = [&](const fs::path& out) { return ::tiny(out, {std::string("precision.dtype=") + GetParam()}); };
   train::Trainer straight(tiny(root / "straight"), log);
@@ -60,13 +60,12 @@ TEST_P(ResumeByDtype, ResumeIsBitIdenticalToStraightRun) {
   EXPECT_EQ(count_steps(root / "straight/metrics.jsonl"), 20);
   EXPECT_EQ(count_steps(root / "split/metrics.jsonl"), 20);
   EXPECT_EQ(straight.scaler().scale(), second.scaler().scale());
-  fs::remove_all(root);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, ResumeByDtype, ::testing::Values("fp32", "bf16", "fp16"));
 
 TEST(Trainer, SameSeedSameRunDifferentSeedDifferentRun) {
-  const fs::path root = temp_dir("determinism");
+  const TempDir root("determinism");
   std::ostringstream log;
   auto run = [&](const std::string& name, const std::string& seed, const std::string& dtype = "fp32") {
     train::Trainer t(tiny(root / name, {"train.steps=8", "train.seed=" + seed, "precision.dtype=" + dtype}), log);
@@ -82,11 +81,10 @@ TEST(Trainer, SameSeedSameRunDifferentSeedDifferentRun) {
     EXPECT_TRUE(bit_equal(x, y)) << dtype;
     EXPECT_FALSE(bit_equal(x, a)) << dtype << " must differ from fp32";
   }
-  fs::remove_all(root);
 }
 
 TEST(Trainer, LossFallsAndCheckpointLoadsForInference) {
-  const fs::path root = temp_dir("learns");
+  const TempDir root("learns");
   std::ostringstream log;
   train::Trainer t(tiny(root / "run", {"train.steps=60", "model.dropout=0.0"}), log);
   t.setup(false);
@@ -101,13 +99,12 @@ TEST(Trainer, LossFallsAndCheckpointLoadsForInference) {
   EXPECT_EQ(lm.step, 60);
   auto& P = lm.gpt->params();
   EXPECT_EQ(0, std::memcmp(P.master(), t.model().params().master(), P.numel() * sizeof(float)));
-  fs::remove_all(root);
 }
 
 TEST(Trainer, GradAccumulationMatchesLargerBatchLoss) {
   // Two micro-batches of 4 vs one batch of 8 draw different windows, so only check that the
   // accumulated step runs and reports the mean of its micro-batch losses sensibly.
-  const fs::path root = temp_dir("accum");
+  const TempDir root("accum");
   std::ostringstream log;
   train::Trainer t(tiny(root / "run", {"train.batch_size=4", "train.grad_accum=2", "train.steps=3"}), log);
   t.setup(false);
@@ -115,5 +112,4 @@ TEST(Trainer, GradAccumulationMatchesLargerBatchLoss) {
   EXPECT_GT(r.loss, 5.0);
   EXPECT_LT(r.loss, 7.0);
   EXPECT_GT(r.grad_norm, 0.0);
-  fs::remove_all(root);
 }

@@ -8,6 +8,7 @@
 #include "eval/suite.h"
 #include "eval/task_files.h"
 #include "eval/template.h"
+#include "tests/support/support.h"
 #include "train/config_error.h"
 
 using namespace nurture;
@@ -28,13 +29,9 @@ eval::LoadedTask load(const std::string& yaml_entry) { return eval::load_task_fi
 // The error message of `f`, which must throw EvalError.
 template <class F>
 std::string error_of(F f) {
-  try {
-    f();
-  } catch (const EvalError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no EvalError thrown";
-  return "";
+  const std::string e = test::error_of<EvalError>(f);
+  if (e.empty()) ADD_FAILURE() << "no EvalError thrown";
+  return e;
 }
 
 bool one_line(const std::string& s) { return s.find('\n') == std::string::npos; }

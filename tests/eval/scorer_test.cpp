@@ -11,6 +11,7 @@
 #include "model/generate.h"
 #include "model/gpt.h"
 #include "precision/policy.h"
+#include "tests/support/support.h"
 
 using namespace nurture;
 
@@ -29,11 +30,7 @@ model::GPTConfig small_config(model::PosEmbedding pos = model::PosEmbedding::lea
   return c;
 }
 
-std::vector<int32_t> random_tokens(int n, int V, core::SeqRng& r) {
-  std::vector<int32_t> t(static_cast<size_t>(n));
-  for (auto& x : t) x = static_cast<int32_t>(r.below(static_cast<uint64_t>(V)));
-  return t;
-}
+using test::random_tokens;
 
 // The reference: one plain forward of (ctx+cont)[-(L+1):][:-1], one cross_entropy per target token.
 eval::Score reference(model::GPT& gpt, const eval::Request& r, model::ForwardObserver* obs = nullptr,

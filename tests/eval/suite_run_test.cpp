@@ -25,20 +25,15 @@ namespace {
 
 // One tiny run shared by every test here: configs/tiny.yaml on Tiny Shakespeare, 30 steps.
 struct Run {
-  fs::path dir;
+  test::TempDir dir{"eval-suite"};
   train::LoadedModel lm;
   eval::HeldOut heldout;
   double val_loss = 0;
-  ~Run() {
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-  }
 };
 
 Run& run() {
   static std::unique_ptr<Run> r = [] {
     auto x = std::make_unique<Run>();
-    x->dir = test::temp_dir("eval-suite");
     std::ostringstream log;
     train::Trainer t(test::tiny_config(x->dir / "run", {"train.steps=30", "train.eval_batches=64"}), log);
     t.setup(false);

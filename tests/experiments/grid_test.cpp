@@ -8,6 +8,7 @@
 #include "experiments/grid.h"
 #include "experiments/grid_keys.h"
 #include "experiments/sweep.h"
+#include "tests/support/support.h"
 #include "train/config_error.h"
 
 namespace nurture::experiments {
@@ -27,12 +28,7 @@ std::vector<std::string> names(const Grid& g) {
 
 // The error message, or "" when the grid loaded.
 std::string error_of(const std::string& yaml) {
-  try {
-    parse(yaml);
-  } catch (const train::ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_of<train::ConfigError>([&] { parse(yaml); });
 }
 
 TEST(GridTest, ProductTakesEveryCombinationWithReadableNames) {

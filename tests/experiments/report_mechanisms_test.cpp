@@ -1,13 +1,12 @@
 // "Did each knob act?": metrics.jsonl's knob fields read back and summarised per variant, with
 // values worked out by hand; a run without those fields gets no section.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "experiments/report_data.h"
 #include "experiments/report_mechanisms.h"
+#include "tests/support/support.h"
 
 namespace nurture::experiments {
 namespace {
@@ -15,11 +14,9 @@ namespace {
 namespace fs = std::filesystem;
 
 std::vector<MetricsRecord> metrics_from(const std::string& jsonl) {
-  const fs::path p = fs::temp_directory_path() / ("nurture-mech-" + std::to_string(::getpid()) + ".jsonl");
-  std::ofstream(p) << jsonl;
-  auto m = read_metrics(p);
-  fs::remove(p);
-  return m;
+  const test::TempDir dir("mech");
+  test::write_text(dir / "metrics.jsonl", jsonl);
+  return read_metrics(dir / "metrics.jsonl");
 }
 
 TEST(ReportMechanisms, IndicatorsFromTheLastLoggedRecords) {

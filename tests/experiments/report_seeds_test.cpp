@@ -15,18 +15,14 @@
 #include "experiments/report_data.h"
 #include "experiments/report_ladder.h"
 #include "experiments/report_paired.h"
+#include "tests/support/support.h"
 
 namespace nurture::experiments {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_text;
 
 void put(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
@@ -250,7 +246,7 @@ TEST_F(SeedsReportTest, PairedDifferencesWithConfidenceIntervals) {
   EXPECT_NEAR(difference_from_control(t, points[2], points[0], "w8a8", task_mean_degradation).diff.mean, 1.25, 1e-9);
 
   const ReportFiles f = report();
-  const std::string md = slurp(f.markdown);
+  const std::string md = read_text(f.markdown);
   EXPECT_NE(md.find("| grad_clip=null | w8a8 | 3 | +2.000 [-0.484, 4.484] | 3.097 | none detected |"),
             std::string::npos)
       << md;
@@ -266,10 +262,10 @@ TEST_F(SeedsReportTest, PairedDifferencesWithConfidenceIntervals) {
   // Identical differences (w4: +10 every seed) have a zero-width interval: an effect.
   EXPECT_NE(md.find("| grad_clip=null | w4 | 3 | +10.000 [10.000, 10.000] | 0.000 | effect |"), std::string::npos);
   EXPECT_NE(f.printed_summary.find("+2.500 [1.258, 3.742]"), std::string::npos) << f.printed_summary;
-  EXPECT_NE(slurp(f.html).find("+2.500 [1.258, 3.742]"), std::string::npos);
+  EXPECT_NE(read_text(f.html).find("+2.500 [1.258, 3.742]"), std::string::npos);
 
   // summary.csv: the paired columns on every row of the point's variants.
-  const std::string csv = slurp(f.csv);
+  const std::string csv = read_text(f.csv);
   std::istringstream lines(csv);
   std::string header, line;
   std::getline(lines, header);
@@ -306,7 +302,7 @@ TEST_F(SeedsReportTest, UnfinishedPointsLeaveEmptyPanelsNotAFailedReport) {
 TEST_F(SeedsReportTest, OneFailedSeedFailsTheCellEverywhere) {
   seeds_tree();
   const ReportFiles f = report(true);
-  const std::string md = slurp(f.markdown);
+  const std::string md = read_text(f.markdown);
   // The fp16 point's w4 failed in seed 3: no mean over the two good seeds, anywhere.
   EXPECT_NE(md.find("| dtype=fp16 | w4 | 3 | FAILED (1 task; 1/3 seeds) | — | failed |"), std::string::npos) << md;
   EXPECT_NE(md.find("FAILED (1 task; 1/3 seeds)"), std::string::npos);
@@ -316,7 +312,7 @@ TEST_F(SeedsReportTest, OneFailedSeedFailsTheCellEverywhere) {
   EXPECT_NE(md.find("| seed=3,dtype=fp16 | 30 | 4.000 ± 0.100 | FAILED (1 task) |"), std::string::npos) << md;
   EXPECT_NE(md.find("| seed=3,dtype=fp16 | 30 | 2.00 ± 0.25 | FAILED (1 task) |"), std::string::npos) << md;
   EXPECT_NE(f.printed_summary.find("FAILED (1 task)"), std::string::npos);
-  EXPECT_NE(slurp(f.html).find("<td class=\"num failed\">FAILED (1 task; 1/3 seeds)</td>"), std::string::npos);
+  EXPECT_NE(read_text(f.html).find("<td class=\"num failed\">FAILED (1 task; 1/3 seeds)</td>"), std::string::npos);
   // In the per-axis table the fp16 cell is failed, the bf16 one is the mean ± CI over 3 seeds.
   const RunTree t = load_run_tree(root_ / "runs");
   const auto pts = grid_points(t);
@@ -326,7 +322,7 @@ TEST_F(SeedsReportTest, OneFailedSeedFailsTheCellEverywhere) {
   EXPECT_EQ(c.variants, 3);
   EXPECT_FALSE(c.mean().has_value());
   // summary.csv flags the failed task and recipe; the figures leave the failed cell out ('?').
-  const std::string csv = slurp(f.csv);
+  const std::string csv = read_text(f.csv);
   std::istringstream lines(csv);
   std::string line;
   bool seen = false;
@@ -338,7 +334,7 @@ TEST_F(SeedsReportTest, OneFailedSeedFailsTheCellEverywhere) {
     }
   EXPECT_TRUE(seen);
   EXPECT_TRUE(fs::exists(root_ / "out" / "plots" / "fig_paired_vs_control.png"));
-  const std::string dat = slurp(root_ / "out" / "plots" / "fig_paired_vs_control.dat");
+  const std::string dat = read_text(root_ / "out" / "plots" / "fig_paired_vs_control.dat");
   EXPECT_NE(dat.find("\"dtype=fp16\" 2.49999999999"), std::string::npos) << dat;
   EXPECT_NE(dat.find(" 1.25793114"), std::string::npos) << dat;
 }
@@ -359,14 +355,14 @@ TEST_F(SeedsReportTest, BitWidthLadderFromV2Fields) {
   EXPECT_EQ(smallest_bits_under(pts[0], ladders[0])->bits, 6);
   EXPECT_EQ(smallest_bits_under(pts[0], ladders[1])->recipe, "w4");
   const ReportFiles f = report(true);
-  const std::string md = slurp(f.markdown);
+  const std::string md = read_text(f.markdown);
   EXPECT_NE(md.find("| control | 6 (w8a6) | 4 (w4) |"), std::string::npos) << md;
   EXPECT_TRUE(fs::exists(root_ / "out" / "plots" / "fig_bit_ladder.png"));
 
   // The same recipes in a v1 file carry no bits: no ladder section, no guessing from names.
   tree({{"control", "1", "1", "bf16", true, ladder, false}});
   EXPECT_TRUE(bit_ladders(load_run_tree(root_ / "runs")).empty());
-  EXPECT_EQ(slurp(report().markdown).find("Bit-width ladder"), std::string::npos);
+  EXPECT_EQ(read_text(report().markdown).find("Bit-width ladder"), std::string::npos);
 }
 
 // experiments/seeds.yaml's layout: the control's seeds are all named "seed=N" and none is the
@@ -390,7 +386,7 @@ TEST_F(SeedsReportTest, ControlPointFoundFromSeedOnlyNames) {
 
 TEST_F(SeedsReportTest, OneSeedSaysSoInsteadOfAnInterval) {
   tree({{"control", "1", "1", "bf16", true, {{"w8a8", 1}}}, {"clip=none", "1", "null", "bf16", false, {{"w8a8", 2}}}});
-  const std::string md = slurp(report().markdown);
+  const std::string md = read_text(report().markdown);
   EXPECT_NE(md.find("| grad_clip=null | w8a8 | 1 | +1.000 (one seed) | — | one seed |"), std::string::npos) << md;
   EXPECT_NE(md.find("Every point has one seed here, so there is no interval"), std::string::npos);
 }
@@ -406,10 +402,10 @@ TEST_F(SeedsReportTest, Figure4HistogramsAreDrawn) {
                          {"block": 0, "name": "ln_1.weight", "edges": [0.5, 1, 1.5], "counts": [2, 2]}]})");
   const ReportFiles f = report(true);
   EXPECT_TRUE(fs::exists(root_ / "out" / "plots" / "fig4_histograms.png"));
-  const std::string dat = slurp(root_ / "out" / "plots" / "fig4_histograms_attn_c_attn_weight.dat");
+  const std::string dat = read_text(root_ / "out" / "plots" / "fig4_histograms_attn_c_attn_weight.dat");
   EXPECT_NE(dat.find("-0.5 0.75\n0.5 0.25"), std::string::npos) << dat;  // bin centres, fractions
   // Figure 5's table is the paper's quantities, with the forward precision named.
-  const std::string md = slurp(f.markdown);
+  const std::string md = read_text(f.markdown);
   EXPECT_NE(md.find("| control | 30 | 0.01 | 1.5 | 0.2 | 3 |"), std::string::npos) << md;
   EXPECT_NE(md.find("Forward precision of the analysis: fp16"), std::string::npos);
   EXPECT_NE(md.find("## All-site averages (not the paper's Figure 5)"), std::string::npos);

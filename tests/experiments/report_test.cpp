@@ -14,6 +14,7 @@
 #include "experiments/report_data.h"
 #include "experiments/report_table.h"
 #include "experiments/report_tables.h"
+#include "tests/support/support.h"
 
 namespace nurture::experiments {
 namespace {
@@ -22,12 +23,7 @@ namespace fs = std::filesystem;
 
 const fs::path kTree = fs::path(NURTURE_SOURCE_DIR) / "tests/experiments/fixtures/report_tree";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_text;
 
 // Minimal CSV reader for the report's quoting (fields with commas are double-quoted).
 std::vector<std::vector<std::string>> read_csv(const std::string& text) {
@@ -82,7 +78,7 @@ class ReportTest : public ::testing::Test {
 
 TEST_F(ReportTest, CsvHasTheDocumentedColumnsAndNumbers) {
   run(false);
-  const auto rows = read_csv(slurp(out_ / "summary.csv"));
+  const auto rows = read_csv(read_text(out_ / "summary.csv"));
   ASSERT_FALSE(rows.empty());
   const std::vector<std::string> header = {"variant",
                                            "status",
@@ -180,7 +176,7 @@ TEST_F(ReportTest, CsvHasTheDocumentedColumnsAndNumbers) {
 
 TEST_F(ReportTest, MarkdownHasThePapersTables) {
   const ReportFiles f = run(false);
-  const std::string md = slurp(f.markdown);
+  const std::string md = read_text(f.markdown);
   EXPECT_NE(md.find("## Zero-shot scores before and after PTQ (Table 4 layout)"), std::string::npos);
   EXPECT_NE(md.find("## Outlier dimensions (Table 5 layout)"), std::string::npos);
   for (const char* rule : {"### Rule llm_int8", "### Rule fixed", "### Rule adaptive"})
@@ -216,11 +212,11 @@ TEST_F(ReportTest, MarkdownHasThePapersTables) {
 TEST_F(ReportTest, PlotsAreValidPngsAndIndexShowsThemAll) {
   const ReportFiles f = run(true);
   ASSERT_GE(f.pngs.size(), 5u);  // Figure 2 per axis, Figure 3, Figure 5, loss, telemetry
-  const std::string html = slurp(f.html);
+  const std::string html = read_text(f.html);
   const std::string sig = "\x89PNG\r\n\x1a\n";
   for (const auto& p : fs::directory_iterator(out_ / "plots")) {
     if (p.path().extension() != ".png") continue;
-    const std::string bytes = slurp(p.path());
+    const std::string bytes = read_text(p.path());
     EXPECT_GT(bytes.size(), 1000u) << p.path();
     EXPECT_EQ(bytes.substr(0, 8), sig) << p.path();
     EXPECT_NE(html.find("src=\"plots/" + p.path().filename().string() + "\""), std::string::npos) << p.path();
@@ -379,14 +375,12 @@ TEST(ReportAxesTest, SeedsAreReplicatesOfOnePoint) {
   const std::string md = summary_markdown(t, "test");
   EXPECT_NE(md.find("| all | 2.00 ± 12.71 / 12.00 ± 25.41 | 5.00 ± 0.00 / 25.00 ± 63.53 |"), std::string::npos) << md;
   // Figure 2 plots the same means with the 95% CI of the mean as error bars.
-  const fs::path dir = fs::temp_directory_path() / ("nurture_seeds_plot_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const test::TempDir dir("seeds-plot");
   write_plot_scripts(t, dir);
-  const std::string dat = slurp(dir / "fig2_optim_grad_clip.dat"), gp = slurp(dir / "fig2_optim_grad_clip.gp");
+  const std::string dat = read_text(dir / "fig2_optim_grad_clip.dat"), gp = read_text(dir / "fig2_optim_grad_clip.gp");
   EXPECT_NE(dat.find("# x value w8a8 w4 w8a8_ci95 w4_ci95"), std::string::npos) << dat;
   EXPECT_NE(dat.find("0 \"1\" 2 12 12.7062"), std::string::npos) << dat;
   EXPECT_NE(gp.find("using 1:3:5 with yerrorlines"), std::string::npos) << gp;
-  fs::remove_all(dir);
 }
 
 }  // namespace

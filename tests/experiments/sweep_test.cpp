@@ -20,6 +20,7 @@
 #include "experiments/sweep.h"
 #include "experiments/sweep_progress.h"
 #include "experiments/sweep_status.h"
+#include "tests/support/support.h"
 #include "train/config_error.h"
 
 namespace nurture::experiments {
@@ -28,12 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kSrc = NURTURE_SOURCE_DIR;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_text;
 
 int count_of(const std::string& text, const std::string& what) {
   int n = 0;
@@ -43,14 +39,6 @@ int count_of(const std::string& text, const std::string& what) {
 
 class SweepTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("nurture-sweep-test-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   // A grid on configs/tiny.yaml shrunk to a few seconds per variant.
   Grid grid(const std::string& variants, int steps = 6, const std::string& extra = "every: 3\n") {
     const std::string yaml = "name: t\nbase: " + kSrc + "/configs/tiny.yaml\nout: " + (root_ / "runs").string() +
@@ -87,9 +75,9 @@ class SweepTest : public ::testing::Test {
     return o;
   }
 
-  std::string calls() { return slurp(root_ / "calls"); }
+  std::string calls() { return read_text(root_ / "calls"); }
 
-  fs::path root_;
+  test::TempDir root_{std::string("sweep-test-") + ::testing::UnitTest::GetInstance()->current_test_info()->name()};
 };
 
 TEST_F(SweepTest, RunsEveryStageAndWritesTheContractFiles) {
@@ -102,14 +90,14 @@ TEST_F(SweepTest, RunsEveryStageAndWritesTheContractFiles) {
     EXPECT_TRUE(fs::exists(dir / "checkpoints/step_0000006.h5"));
     EXPECT_TRUE(fs::exists(dir / "eval/step_0000003/ptq.json"));
     EXPECT_TRUE(fs::exists(dir / "analysis/step_0000006/analysis.json"));
-    const auto st = nlohmann::json::parse(slurp(dir / "status.json"));
+    const auto st = nlohmann::json::parse(read_text(dir / "status.json"));
     EXPECT_EQ(st["stages"]["train"], "done");
     EXPECT_EQ(st["stages"]["ptq"], "done");
     EXPECT_EQ(st["stages"]["analyze"], "done");
     EXPECT_GT(st["cpu_seconds"]["train"].get<double>(), 0.0);
   }
   EXPECT_EQ(count_of(calls(), "\n"), 8);  // 2 variants x 2 checkpoints x (ptq, analyze)
-  const auto sweep = nlohmann::json::parse(slurp(root_ / "runs/sweep.json"));
+  const auto sweep = nlohmann::json::parse(read_text(root_ / "runs/sweep.json"));
   EXPECT_EQ(sweep["format"], "nurture-sweep-v1");
   EXPECT_EQ(sweep["grid"], "t");
   EXPECT_EQ(sweep["variants"][1]["name"], "b");
@@ -135,7 +123,7 @@ TEST_F(SweepTest, AFailingVariantDoesNotStopTheOthers) {
   EXPECT_EQ(ptqfail.stage("analyze"), "pending");
   EXPECT_NE(ptqfail.error.find("stand-in ptq failed"), std::string::npos) << ptqfail.error;
   EXPECT_EQ(read_status(root_ / "runs/good").overall(grid_stages(g)), "done");
-  const auto sweep = nlohmann::json::parse(slurp(root_ / "runs/sweep.json"));
+  const auto sweep = nlohmann::json::parse(read_text(root_ / "runs/sweep.json"));
   EXPECT_EQ(sweep["variants"][0]["status"], "failed");
   EXPECT_EQ(sweep["variants"][2]["status"], "done");
 }
@@ -158,7 +146,7 @@ TEST_F(SweepTest, ReRunningSkipsFinishedStagesAndResumesInterruptedTraining) {
 
   std::ostringstream again;
   ASSERT_EQ(run_sweep(g, options(), again), 0) << again.str();
-  const std::string log = slurp(dir / "log");
+  const std::string log = read_text(dir / "log");
   EXPECT_NE(log.find("resumed from"), std::string::npos) << log;
   EXPECT_NE(log.find("at step 3"), std::string::npos) << log;
   EXPECT_TRUE(fs::exists(dir / "checkpoints/step_0000006.h5"));
@@ -170,7 +158,7 @@ TEST_F(SweepTest, ReRunningSkipsFinishedStagesAndResumesInterruptedTraining) {
   std::ostringstream third;
   ASSERT_EQ(run_sweep(g, options(), third), 0);
   EXPECT_EQ(count_of(calls(), "\n"), 6);
-  EXPECT_EQ(count_of(slurp(dir / "log"), "== nurture sweep: train"), 2);
+  EXPECT_EQ(count_of(read_text(dir / "log"), "== nurture sweep: train"), 2);
   EXPECT_NE(third.str().find("nothing left to do"), std::string::npos) << third.str();
 }
 
@@ -202,7 +190,7 @@ TEST_F(SweepTest, AKilledSweepResumesFromTheLastCheckpoint) {
 
   std::ostringstream out;
   ASSERT_EQ(run_sweep(g, options(), out), 0) << out.str();
-  EXPECT_NE(slurp(dir / "log").find("resumed from"), std::string::npos);
+  EXPECT_NE(read_text(dir / "log").find("resumed from"), std::string::npos);
   EXPECT_TRUE(fs::exists(dir / "checkpoints/step_0000400.h5"));
   EXPECT_EQ(read_status(dir).stage("train"), "done");
 }

@@ -7,6 +7,7 @@
 #include "core/rng.h"
 #include "model/gpt.h"
 #include "optim/adamw.h"
+#include "tests/support/support.h"
 
 using namespace nurture;
 
@@ -21,12 +22,7 @@ model::GPTConfig tiny_config() {
   return c;
 }
 
-std::vector<int32_t> random_tokens(int n, int V, uint64_t seed) {
-  core::SeqRng r(seed);
-  std::vector<int32_t> t(n);
-  for (auto& x : t) x = static_cast<int32_t>(r.below(V));
-  return t;
-}
+using test::random_tokens;
 
 // One full-batch training step; returns the loss.
 float train_step(model::GPT& gpt, optim::AdamW& opt, const std::vector<int32_t>& x, const std::vector<int32_t>& y,

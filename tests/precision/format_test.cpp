@@ -1,4 +1,4 @@
-// Hand-written vectors (REFERENCES.md A3, all of them), format metadata, flush-to-zero edges.
+// Hand-written vectors, format metadata, flush-to-zero edges.
 #include <gtest/gtest.h>
 
 #include <bit>

@@ -22,14 +22,10 @@ namespace fs = std::filesystem;
 namespace {
 
 struct PtqRun {
-  fs::path dir;
+  test::TempDir dir{"quant-ptq"};
   train::LoadedModel lm;
   eval::HeldOut heldout;
   eval::PreparedSuite suite;
-  ~PtqRun() {
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-  }
 };
 
 constexpr int64_t kLimit = 24;
@@ -37,7 +33,6 @@ constexpr int64_t kLimit = 24;
 PtqRun& run() {
   static std::unique_ptr<PtqRun> r = [] {
     auto x = std::make_unique<PtqRun>();
-    x->dir = test::temp_dir("quant-ptq");
     std::ostringstream log;
     train::Trainer t(test::tiny_config(x->dir / "run", {"train.steps=30"}), log);
     t.setup(false);

@@ -71,7 +71,7 @@ std::string run_until_error(train::Trainer& t) {
 }
 
 TEST(DiskFull, CheckpointWriteFailsCleanlyAndKeepsThePreviousOne) {
-  const fs::path root = temp_dir("diskfull-ckpt");
+  const TempDir root("diskfull-ckpt");
   std::ostringstream log;
   train::Trainer t(tiny(root), log);
   t.setup(false);
@@ -101,11 +101,10 @@ TEST(DiskFull, CheckpointWriteFailsCleanlyAndKeepsThePreviousOne) {
   EXPECT_EQ(again.steps_done(), 2);
   again.run();
   EXPECT_EQ(metric_steps(root / "run/metrics.jsonl"), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 8}));
-  fs::remove_all(root);
 }
 
 TEST(DiskFull, MetricsWriteFailureStopsTheRunInsteadOfDroppingResults) {
-  const fs::path root = temp_dir("diskfull-metrics");
+  const TempDir root("diskfull-metrics");
   std::ostringstream log;
   train::Trainer t(tiny(root), log);
   t.setup(false);
@@ -124,24 +123,22 @@ TEST(DiskFull, MetricsWriteFailureStopsTheRunInsteadOfDroppingResults) {
   train::Trainer again(tiny(root), log);
   again.setup(/*resume=*/true);
   EXPECT_EQ(metric_steps(metrics), (std::vector<int64_t>{1, 2}));
-  fs::remove_all(root);
 }
 
 TEST(UnwritableOutput, OutputDirThatCannotBeCreatedIsOneClearLine) {
-  const fs::path root = temp_dir("unwritable");
+  const TempDir root("unwritable");
   write_text(root / "a-file", "x");  // a directory cannot be created below a regular file, even by root
   const auto args = tiny_train_args(root / "a-file/run", root / "cache", {"train.steps=2"});
   EXPECT_EQ(run_to_end(args, root / "out.log"), 1);
   const std::string out = read_text(root / "out.log");
   EXPECT_EQ(out, "nurture train: error: cannot create output directory '" + (root / "a-file/run/checkpoints").string() +
                      "': Not a directory; set output.dir to a writable directory\n");
-  fs::remove_all(root);
 }
 
 TEST(UnwritableOutput, ReadOnlyRunDirectoryKeepsThePreviousCheckpoint) {
   if (::geteuid() == 0)
     GTEST_SKIP() << "root ignores directory permissions; the RLIMIT_FSIZE tests cover write failures";
-  const fs::path root = temp_dir("readonly");
+  const TempDir root("readonly");
   std::ostringstream log;
   train::Trainer t(tiny(root), log);
   t.setup(false);
@@ -152,7 +149,6 @@ TEST(UnwritableOutput, ReadOnlyRunDirectoryKeepsThePreviousCheckpoint) {
   fs::permissions(ckdir, fs::perms::owner_all);
   EXPECT_NE(err.find("Permission denied"), std::string::npos) << err;
   EXPECT_NO_THROW(train::read_checkpoint((ckdir / "step_0000002.h5").string()));
-  fs::remove_all(root);
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ Outcome train(const fs::path& root, const std::string& name, const std::vector<s
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 TEST(InputErrors, ConfigMistakesNameFileLineKeyAndWhatIsAccepted) {
-  const fs::path root = temp_dir("config");
+  const TempDir root("config");
   struct Case {
     std::string yaml;
     std::vector<std::string> parts;  // what the one line must contain
@@ -64,13 +64,12 @@ TEST(InputErrors, ConfigMistakesNameFileLineKeyAndWhatIsAccepted) {
   EXPECT_EQ(o.error,
             "nurture train: error: command line: 'optim.schedule=cosin': 'optim.schedule' = 'cosin' is not one of "
             "cosine, constant, linear, wsd");
-  fs::remove_all(root);
 }
 
 // Each data problem stops `nurture train` before training with one line naming the file or the
 // setting and the fix.
 TEST(InputErrors, DataProblemsAreOneClearLine) {
-  const fs::path root = temp_dir("data");
+  const TempDir root("data");
   for (const char* d : {"empty", "tiny", "latin1", "short"}) fs::create_directories(root / d);
   write_text(root / "empty/a.txt", "");
   write_text(root / "tiny/a.txt", "tiny text\n");
@@ -106,11 +105,10 @@ TEST(InputErrors, DataProblemsAreOneClearLine) {
   EXPECT_TRUE(contains(o.error, "corpus smaller than one sequence")) << o.error;
   EXPECT_TRUE(contains(o.error, "val_fraction 0.1)")) << o.error;
   EXPECT_TRUE(contains(o.error, "lower seq_len")) << o.error;
-  fs::remove_all(root);
 }
 
 TEST(InputErrors, TaskFileMistakesNameFileLineAndField) {
-  const fs::path root = temp_dir("tasks");
+  const TempDir root("tasks");
   write_text(root / "suite.yaml",
              "name: s\ntasks:\n  - {name: mc, kind: multiple_choice, format: jsonl, file: mc.jsonl}\n");
   const eval::Suite suite = eval::load_suite((root / "suite.yaml").string());
@@ -146,7 +144,6 @@ TEST(InputErrors, TaskFileMistakesNameFileLineAndField) {
     EXPECT_EQ(std::string(e.what()).rfind((root / "bad-suite.yaml").string() + ":3: ", 0), 0u) << e.what();
     EXPECT_TRUE(contains(e.what(), "likelihood")) << e.what();  // lists what is accepted
   }
-  fs::remove_all(root);
 }
 
 // fuzz/fuzz_config.cpp found both: a quoted value or a YAML syntax message holding a line break

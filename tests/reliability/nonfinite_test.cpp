@@ -55,7 +55,7 @@ TEST(NonFinite, GradientsAreNamedWhenParametersAreFinite) {
 // overflow and the loss turns nan. The error is one line with the step, the loss and what
 // went non-finite first.
 TEST(NonFinite, Fp32DivergenceStopsNamingStepLossAndFirstNonFiniteValue) {
-  const fs::path root = temp_dir("diverge");
+  const TempDir root("diverge");
   const std::string src = NURTURE_SOURCE_DIR;
   train::Config cfg =
       train::load_config(src + "/configs/tiny.yaml",
@@ -79,7 +79,6 @@ TEST(NonFinite, Fp32DivergenceStopsNamingStepLossAndFirstNonFiniteValue) {
   EXPECT_NE(err.find("first non-finite"), std::string::npos) << err;
   EXPECT_NE(err.find("lower optim.lr"), std::string::npos) << err;
   std::cout << "fp32 divergence message: " << err << "\n";
-  fs::remove_all(root);
 }
 
 }  // namespace

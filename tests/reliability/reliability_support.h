@@ -1,5 +1,5 @@
-// Helpers for the reliability tests: temp directories, the tiny training command line, and
-// running `nurture` as a child process that can be killed.
+// Helpers for the reliability tests: the tiny training command line and running `nurture` as a
+// child process that can be killed. Temp directories and text files: tests/support/support.h.
 #pragma once
 
 #include <fcntl.h>
@@ -9,32 +9,16 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/support/support.h"
+
 namespace nurture::test {
 
 namespace fs = std::filesystem;
-
-inline fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("nurture-reliab-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
-
-inline std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-inline void write_text(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
 // `nurture train` arguments for configs/tiny.yaml shrunk to a run of a second or two, writing
 // into `out` with the tokenizer cache in `cache`.

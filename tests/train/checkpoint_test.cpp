@@ -10,6 +10,7 @@
 #include <fstream>
 #include <limits>
 
+#include "tests/support/support.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 
@@ -58,15 +59,6 @@ bool bit_identical(const NamedArray& a, const NamedArray& b) {
 
 class CheckpointTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("nurture_ckpt_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   // Files in the directory other than `keep`, e.g. leftover temp files.
@@ -89,16 +81,12 @@ class CheckpointTest : public ::testing::Test {
   }
 
   std::string error_of(const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const CheckpointError& e) {
-      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
-      return e.what();
-    }
-    return "";
+    const std::string e = test::error_of<CheckpointError>(f);
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+    return e;
   }
 
-  fs::path dir_;
+  test::TempDir dir_{std::string("ckpt-") + ::testing::UnitTest::GetInstance()->current_test_info()->name()};
 };
 
 TEST_F(CheckpointTest, RoundTripIsBitIdentical) {
@@ -373,8 +361,7 @@ TEST_F(CheckpointTest, UnwritableDestination) {
   Arrays p = model_arrays(1);
   const std::string file = path("no/such/dir/ckpt.h5");
   const std::string err = error_of([&] { write_checkpoint(file, contents(p, nullptr, nullptr, 1)); });
-  EXPECT_EQ(err, "cannot write checkpoint '" + file + "': cannot create " + file + ".tmp-" +
-                     std::to_string(::getpid()) + ": No such file or directory");
+  EXPECT_EQ(err, "cannot write checkpoint '" + file + "': No such file or directory");
 
   if (::geteuid() != 0) {  // root ignores directory permissions
     fs::create_directories(path("ro"));

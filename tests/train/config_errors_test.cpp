@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 
+#include "tests/support/support.h"
 #include "train/config.h"
 #include "train/config_suggest.h"
 
@@ -12,13 +12,9 @@ namespace {
 
 // The error message of parsing `yaml` as "x.yaml", or "" when it parses.
 std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
-  try {
-    parse_config(yaml, overrides, "x.yaml");
-  } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "multi-line: " << e.what();
-    return e.what();
-  }
-  return "";
+  const std::string e = test::error_of<ConfigError>([&] { parse_config(yaml, overrides, "x.yaml"); });
+  EXPECT_EQ(e.find('\n'), std::string::npos) << "multi-line: " << e;
+  return e;
 }
 
 #define EXPECT_ERROR_STARTS(yaml, prefix) EXPECT_EQ(error_of(yaml).rfind(prefix, 0), 0u) << error_of(yaml)
@@ -125,10 +121,9 @@ TEST(ConfigErrorTest, BadOverrides) {
 }
 
 TEST(ConfigErrorTest, FileErrorsNameTheFile) {
-  const auto dir = std::filesystem::temp_directory_path() / ("nurture_cfg_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const test::TempDir dir("cfg");
   const std::string path = (dir / "bad.yaml").string();
-  std::ofstream(path) << "# a comment\nmodel:\n  dropout: 2\n";
+  test::write_text(path, "# a comment\nmodel:\n  dropout: 2\n");
   try {
     load_config(path);
     ADD_FAILURE() << "no error";
@@ -154,7 +149,6 @@ TEST(ConfigErrorTest, FileErrorsNameTheFile) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()), dir.string() + ": is a directory, expected a YAML file");
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ConfigErrorTest, IsARuntimeError) {

@@ -2,18 +2,14 @@
 // lr_peak·λ·T, and the loss scaler's growth interval as a fraction of the run.
 #include <gtest/gtest.h>
 
+#include "tests/support/support.h"
 #include "train/config.h"
 
 namespace nurture::train {
 namespace {
 
 std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides) {
-  try {
-    parse_config(yaml, overrides, "x.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_of<ConfigError>([&] { parse_config(yaml, overrides, "x.yaml"); });
 }
 
 // By hand, with the defaults lr 6e-4, paper_lr 1.2e-4, paper_steps 75000 and 1200 steps:
