@@ -233,7 +233,7 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
 
-  ctx.record(y, [qkv, y, work, heads, slot, B, T, C, C3] {
+  ctx.record(y, "causal_attention", [qkv, y, work, heads, slot, B, T, C, C3] {
     const int64_t H = heads.n_head, hd = heads.hd, tile = heads.tile;
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; ++bh) {

@@ -77,7 +77,7 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
   Tensor bb = b ? *b : Tensor{};
-  ctx.record(y, [x, w, bb, y, M, N, K, gemm, native] {
+  ctx.record(y, "linear", [x, w, bb, y, M, N, K, gemm, native] {
     if (native && x.grad && w.grad) {
       uint16_t* dy16 = gemm_bf16_operand_scratch(M * N);
       convert_dy(y.grad, M, N, dy16, bb.grad);

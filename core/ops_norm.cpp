@@ -111,7 +111,7 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
   Tensor bb = beta ? *beta : Tensor{};
-  ctx.record(y, [x, gamma, bb, y, mean, rstd, N, C] {
+  ctx.record(y, "layer_norm", [x, gamma, bb, y, mean, rstd, N, C] {
     const float* g = gamma.data;
     if (x.grad) {
 #pragma omp parallel for schedule(static)
