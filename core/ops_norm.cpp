@@ -100,6 +100,16 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
   Tensor bb = beta ? *beta : Tensor{};
+  // One backward for both forwards, on purpose. After the half forward it is the fp32 formula at
+  // the statistics that forward saved (mean and rstd rounded to half), with x̂ recomputed in fp32
+  // and the forward's other roundings passed straight through (their own derivative is 0 almost
+  // everywhere). That is the policy's split for every op with an *_fp32 flag (the softmax and
+  // cross-entropy backwards do the same): the flag says where the forward stores intermediates in
+  // half, which is where fp16 overflows; the backward computes in fp32 from half inputs, as a
+  // half LayerNorm kernel's backward accumulates in fp32, and is rounded only at the op's
+  // boundaries (dy before this closure, dx before its producer's, dγ and dβ with the weight
+  // gradients). A row whose squares overflowed has rstd 0, so its dx and dγ terms are exactly 0:
+  // the derivative of the collapsed output y = β, not a NaN. tests/precision/policy_test.cpp.
   ctx.record(y, "layer_norm", [x, gamma, bb, y, mean, rstd, N, C] {
     const float* g = gamma.data;
     if (x.grad) {

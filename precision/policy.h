@@ -12,7 +12,9 @@
 //                                   differs from the fp32 emulation only in summation order
 //                                   (and flushes products below 2^-126)
 //   LayerNorm / softmax / loss      fp32 inside when the *_fp32 flag is on (output rounded);
-//                                   with the flag off their intermediates are rounded too
+//                                   with the flag off their forward intermediates are rounded
+//                                   too; their backward is fp32 either way (from the rounded
+//                                   inputs and saved statistics, rounded at op boundaries)
 //   activation gradients            rounded before each consumer's backward
 //   weight gradients                rounded to half per micro-batch (as a half GEMM emits
 //                                   them), then unscaled and accumulated in fp32
