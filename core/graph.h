@@ -2,8 +2,8 @@
 //
 // Ops run eagerly. When gradients are on, each op allocates its output's gradient buffer
 // (zeroed) and records one backward closure, under the op's name, on the tape; Tape::backward()
-// replays them in reverse. Parameter gradients accumulate with +=, so micro-batches can be summed before a
-// step. With gradients off (evaluation) no closure and no gradient buffer exists.
+// replays them in reverse. Parameter gradients accumulate with +=, so micro-batches can be summed
+// before a step. With gradients off (evaluation) no closure and no gradient buffer exists.
 #pragma once
 
 #include <cstdint>
