@@ -41,7 +41,7 @@ core::Tensor gelu_erf_scalar(core::Ctx& ctx, const core::Tensor& x) {
   core::Tensor y = ctx.make(x.shape, x.tracked());
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) y.data[i] = 0.5f * x.data[i] * (1.0f + std::erf(x.data[i] * 0.70710678f));
-  ctx.record(y, [x, y, n] {
+  ctx.record(y, "gelu_erf_scalar", [x, y, n] {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i) {
       const float v = x.data[i];

@@ -14,7 +14,7 @@ def cats(data):
         if dso.startswith("[JIT]") or "dnnl" in dso: k = "oneDNN GEMM (JIT sgemm / bf16 matmul)"
         elif kind == "k": k = "kernel (page faults of the first step, scheduling)"
         elif re.search(r"GPT::init|normal|__cos|__log|SeqRng|mt19937|uniform_int", sym): k = "setup (weight init, random tokens)"
-        elif re.search(r"attention|probs_tile|gebp|gemm_pack|general_matrix_matrix", sym): k = "attention (Eigen GEMMs + softmax)"
+        elif re.search(r"attention|probs_tile|nt_tile|pack_bf16_pairs|gebp|gemm_pack|general_matrix_matrix", sym): k = "attention (Eigen GEMMs + softmax)"
         elif re.search(r"erf|gelu", sym): k = "GELU"
         elif re.search(r"dropout", sym): k = "dropout"
         elif re.search(r"layer_norm", sym): k = "LayerNorm"

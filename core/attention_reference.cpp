@@ -65,7 +65,7 @@ Tensor causal_attention_reference(Ctx& ctx, const Tensor& qkv, int n_head, bool 
   if (!y.tracked()) return y;
   const int nthreads = omp_get_max_threads();
   float* work = ctx.scratch(int64_t(nthreads) * T * T);
-  ctx.record(y, [qkv, y, probs, work, B, T, C, C3, H, hd, scale, round_op] {
+  ctx.record(y, "causal_attention_reference", [qkv, y, probs, work, B, T, C, C3, H, hd, scale, round_op] {
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; ++bh) {
       const int64_t b = bh / H, h = bh % H;

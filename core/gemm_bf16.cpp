@@ -282,4 +282,49 @@ void gemm_bf16_converted_a(bool trans_a, bool trans_b, int64_t M, int64_t N, int
   run(st, make_key(trans_a, trans_b, M, N, K, alpha, beta, ldc, false), alpha, beta, A16, b16, nullptr, C);
 }
 
+namespace {
+
+uint32_t pair_word(const float* row, int64_t p) {
+  uint32_t lo, hi;
+  std::memcpy(&lo, row + 2 * p, 4);
+  std::memcpy(&hi, row + 2 * p + 1, 4);
+  return (hi & 0xffff0000u) | (lo >> 16);  // truncation: exact for bf16 values
+}
+
+}  // namespace
+
+void pack_bf16_pairs(const float* src, int64_t ld, int64_t n, int64_t kw, uint32_t* dst, int64_t ldp) {
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < kw; ++p) dst[p * ldp + j] = pair_word(src + j * ld, p);
+}
+
+// Four rows of A at a time against 16 columns of B.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void gemm_bf16_nt_tile(
+    const float* A, int64_t lda, int64_t r, const uint32_t* Bp, int64_t ldp, int64_t n, int64_t kw, float* C) {
+  alignas(64) uint32_t aw[4][kNtTileMaxWords];
+  for (int64_t i0 = 0; i0 < r; i0 += 4) {
+    const int64_t ri = std::min<int64_t>(4, r - i0);
+    for (int64_t a = 0; a < 4; ++a) {
+      const float* row = A + (i0 + std::min(a, ri - 1)) * lda;  // tails repeat the last row
+      for (int64_t p = 0; p < kw; ++p) aw[a][p] = pair_word(row, p);
+    }
+    for (int64_t j0 = 0; j0 < n; j0 += 16) {
+      __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+      for (int64_t p = 0; p < kw; ++p) {
+        const __m512bh b = (__m512bh)_mm512_loadu_si512(Bp + p * ldp + j0);
+        c0 = _mm512_dpbf16_ps(c0, (__m512bh)_mm512_set1_epi32(int(aw[0][p])), b);
+        c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_set1_epi32(int(aw[1][p])), b);
+        c2 = _mm512_dpbf16_ps(c2, (__m512bh)_mm512_set1_epi32(int(aw[2][p])), b);
+        c3 = _mm512_dpbf16_ps(c3, (__m512bh)_mm512_set1_epi32(int(aw[3][p])), b);
+      }
+      const __mmask16 m = n - j0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j0)) - 1u);
+      float* c = C + i0 * n + j0;
+      _mm512_mask_storeu_ps(c, m, c0);
+      if (ri > 1) _mm512_mask_storeu_ps(c + n, m, c1);
+      if (ri > 2) _mm512_mask_storeu_ps(c + 2 * n, m, c2);
+      if (ri > 3) _mm512_mask_storeu_ps(c + 3 * n, m, c3);
+    }
+  }
+}
+
 }  // namespace nurture::core

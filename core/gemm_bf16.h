@@ -66,6 +66,24 @@ void gemm_bf16_converted_a(bool trans_a, bool trans_b, int64_t M, int64_t N, int
 // inputs.
 void to_bf16_truncate(const float* src, int64_t rows, int64_t cols, int64_t ld, uint16_t* dst);
 
+// Tile products too small for a oneDNN call (attention's S = Q·Kᵀ and dP = dY·Vᵀ, 32 query rows at
+// a time against an inner dimension of head_dim): the same contract as gemm_bf16 (bf16 values,
+// exact products, fp32 accumulation in a fixed order, subnormal products flushed), computed by an
+// AVX512_BF16 micro-kernel. VDPBF16PS takes the inner dimension in pairs, so B is packed once into
+// words (word p of a row holds elements 2p in its low half and 2p+1 in its high half, as bf16) and
+// then shared by every tile that multiplies against it.
+constexpr int64_t kNtTileMaxWords = 128;  // inner dimension ≤ 256
+
+// Rows [0, n) of B, an n × 2·kw matrix with row stride ld, into dst[p·ldp + j] = word p of row j:
+// the layout whose 16-lane slices the micro-kernel multiplies against a broadcast word of A.
+void pack_bf16_pairs(const float* src, int64_t ld, int64_t n, int64_t kw, uint32_t* dst, int64_t ldp);
+
+// C[r × n] (row stride n) = A[r × 2·kw] (row stride lda) · Bᵀ, B packed by pack_bf16_pairs with
+// ldp ≥ n rounded up to 16 (the last 16-lane load stays inside). kw ≤ kNtTileMaxWords. The sum over
+// the inner dimension runs in pair order. Needs a CPU with AVX512_BF16 (bf16_gemm_available()).
+void gemm_bf16_nt_tile(const float* A, int64_t lda, int64_t r, const uint32_t* Bp, int64_t ldp, int64_t n, int64_t kw,
+                       float* C);
+
 // Diagnostics for tests and benchmarks (this thread): primitives created so far (cache misses),
 // and oneDNN's implementation name of the last call's primitive ("brg:avx512_core_bf16" is the
 // fast one; "ref:any" would be the slow reference fallback).

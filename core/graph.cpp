@@ -2,8 +2,8 @@
 
 namespace nurture::core {
 
-void Tape::record(const Tensor& out, BackwardFn fn) {
-  nodes_.push_back(Node{out.grad, out.numel(), std::move(fn)});
+void Tape::record(const Tensor& out, const char* op, BackwardFn fn) {
+  nodes_.push_back(Node{out.grad, out.numel(), op, std::move(fn)});
 }
 
 void Tape::backward(const OpPrecision& prec) {

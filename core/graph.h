@@ -1,9 +1,9 @@
 // Autograd tape and the per-forward context every op receives.
 //
 // Ops run eagerly. When gradients are on, each op allocates its output's gradient buffer
-// (zeroed) and records one backward closure on the tape; Tape::backward() replays them in
-// reverse. Parameter gradients accumulate with +=, so micro-batches can be summed before a
-// step. With gradients off (evaluation) no closure and no gradient buffer exists.
+// (zeroed) and records one backward closure, under the op's name, on the tape; Tape::backward()
+// replays them in reverse. Parameter gradients accumulate with +=, so micro-batches can be summed
+// before a step. With gradients off (evaluation) no closure and no gradient buffer exists.
 #pragma once
 
 #include <cstdint>
@@ -48,17 +48,23 @@ using BackwardFn = InlineFn<320>;
 class Tape {
  public:
   // `out` is the tensor the closure reads the gradient of: its grad is rounded to the storage
-  // format right before the closure runs, once all consumers have accumulated into it.
-  void record(const Tensor& out, BackwardFn fn);
+  // format right before the closure runs, once all consumers have accumulated into it. `op` names
+  // the recording op so that backward time can be attributed to ops (the closures themselves are
+  // anonymous); it must outlive the tape, which a string literal does, and is never copied, so
+  // naming costs a pointer per entry and no allocation.
+  void record(const Tensor& out, const char* op, BackwardFn fn);
   // Runs the recorded closures in reverse. The caller seeds the loss gradient first.
   void backward(const OpPrecision& prec);
   void clear() { nodes_.clear(); }
   size_t size() const { return nodes_.size(); }
+  // The name entry i (in recording order) was recorded under.
+  const char* op_name(size_t i) const { return nodes_[i].op; }
 
  private:
   struct Node {
     float* out_grad;
     int64_t n;
+    const char* op;
     BackwardFn fn;
   };
   std::vector<Node> nodes_;
@@ -75,8 +81,8 @@ class Ctx {
   Tensor make(Shape s, bool tracked = true);
   // Scratch memory that lives until the arena is reset (saved statistics, masks).
   float* scratch(int64_t n) { return acts_.alloc(static_cast<size_t>(n)); }
-  void record(const Tensor& out, BackwardFn fn) {
-    if (tape_) tape_->record(out, std::move(fn));
+  void record(const Tensor& out, const char* op, BackwardFn fn) {
+    if (tape_) tape_->record(out, op, std::move(fn));
   }
 
   OpPrecision prec;

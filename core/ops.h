@@ -49,7 +49,7 @@ Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key);
 // fused with log-softmax. Returns a [1] tensor.
 Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets);
 
-// Helper for deterministic column sums: out[j] += Σ_i m[i, j], rows chunked in fixed blocks.
+// Deterministic column sums: out[j] += Σ_i m[i, j], rows chunked in fixed blocks (core/colsum.h).
 void colsum_accumulate(const float* m, int64_t rows, int64_t cols, float* out);
 
 }  // namespace nurture::core

@@ -12,14 +12,12 @@
 // is elementwise, so rounding a tile instead of the full matrix gives the same values; only the
 // summation orders (GEMM blocking, vectorised row sums) and the exponential (Eigen's vectorised
 // exp, not libm's) differ from the reference, by a few fp32 ulps.
-#include <immintrin.h>
 #include <omp.h>
 
 #include <Eigen/Core>
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <cstring>
 
 #include "core/attention_head.h"
 #include "core/gemm_bf16.h"
@@ -44,64 +42,21 @@ struct HeadView {
   int64_t p0 = 0;  // position of the first query row
 };
 
-// ---------------------------------------------------------------------------------------------
-// Native bf16 for the two "NT" tile products (S = Q·Kᵀ and dP = dY·Vᵀ, inner dimension hd) when
-// the policy runs its GEMMs natively in bf16 (OpPrecision::gemm == gemm_bf16). Their operands are
-// then bf16 values already (q, k, v are slices of the rounded qkv activation, dY is a rounded
-// activation gradient), so the products are exact in fp32 and only the summation order differs
-// from the fp32 GEMM: the native-GEMM contract of the linear layers (core/gemm_bf16.h), including
-// its flush of subnormal products. vdpbf16ps takes the inner dimension in pairs: word p of a row
-// holds elements 2p (low half) and 2p+1 (high half) as bf16.
-constexpr int64_t kMaxWords = 128;  // head_dim ≤ 256 (larger heads use the fp32 path)
-
-uint32_t pair_word(const float* row, int64_t p) {
-  uint32_t lo, hi;
-  std::memcpy(&lo, row + 2 * p, 4);
-  std::memcpy(&hi, row + 2 * p + 1, 4);
-  return (hi & 0xffff0000u) | (lo >> 16);  // truncation: exact for bf16 values
+// The one place head views are built: the forward takes any row layout (eval's packed sequences),
+// the backward the dense qkv one, and both must see the same rows the same way.
+HeadView head_view(int64_t hd, const float* q, int64_t ldq, const float* k, const float* v, int64_t ldkv, int64_t p0,
+                   int64_t nq) {
+  const int64_t nk = p0 + nq;
+  return HeadView{CStrided(q, nq, hd, Eigen::OuterStride<>(ldq)), CStrided(k, nk, hd, Eigen::OuterStride<>(ldkv)),
+                  CStrided(v, nk, hd, Eigen::OuterStride<>(ldkv)), p0};
 }
 
-// B rows [0, n) of a [n, 2·kw] matrix (row stride ld) into dst[p·ldp + j] = word p of row j: the
-// layout whose 16-lane slices vdpbf16ps multiplies against a broadcast word of A.
-void pack_pairs(const float* src, int64_t ld, int64_t n, int64_t kw, uint32_t* dst, int64_t ldp) {
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t p = 0; p < kw; ++p) dst[p * ldp + j] = pair_word(src + j * ld, p);
-}
-
-// C[r × n] (row stride n) = A[r × 2kw] (row stride lda) · Bᵀ, B packed by pack_pairs. Four rows
-// at a time against 16 columns; the summation order over the inner dimension is fixed.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void nt_tile_bf16(const float* A, int64_t lda,
-                                                                                  int64_t r, const uint32_t* Bp,
-                                                                                  int64_t ldp, int64_t n, int64_t kw,
-                                                                                  float* C) {
-  alignas(64) uint32_t aw[4][kMaxWords];
-  for (int64_t i0 = 0; i0 < r; i0 += 4) {
-    const int64_t ri = std::min<int64_t>(4, r - i0);
-    for (int64_t a = 0; a < 4; ++a) {
-      const float* row = A + (i0 + std::min(a, ri - 1)) * lda;  // tails repeat the last row
-      for (int64_t p = 0; p < kw; ++p) aw[a][p] = pair_word(row, p);
-    }
-    for (int64_t j0 = 0; j0 < n; j0 += 16) {
-      __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-      for (int64_t p = 0; p < kw; ++p) {
-        const __m512bh b = (__m512bh)_mm512_loadu_si512(Bp + p * ldp + j0);
-        c0 = _mm512_dpbf16_ps(c0, (__m512bh)_mm512_set1_epi32(int(aw[0][p])), b);
-        c1 = _mm512_dpbf16_ps(c1, (__m512bh)_mm512_set1_epi32(int(aw[1][p])), b);
-        c2 = _mm512_dpbf16_ps(c2, (__m512bh)_mm512_set1_epi32(int(aw[2][p])), b);
-        c3 = _mm512_dpbf16_ps(c3, (__m512bh)_mm512_set1_epi32(int(aw[3][p])), b);
-      }
-      const __mmask16 m = n - j0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - j0)) - 1u);
-      float* c = C + i0 * n + j0;
-      _mm512_mask_storeu_ps(c, m, c0);
-      if (ri > 1) _mm512_mask_storeu_ps(c + n, m, c1);
-      if (ri > 2) _mm512_mask_storeu_ps(c + 2 * n, m, c2);
-      if (ri > 3) _mm512_mask_storeu_ps(c + 3 * n, m, c3);
-    }
-  }
-}
-
-// Packed K or V of one head for the native path: kw words × ldp columns (ldp ≥ T, a multiple of
-// 16 so the last 16-lane load stays inside).
+// Under the bf16 policy with native GEMMs, the two "NT" tile products (S = Q·Kᵀ and dP = dY·Vᵀ)
+// run on core/gemm_bf16.h's tile kernel. Their operands are bf16 values already (q, k, v are
+// slices of the rounded qkv activation, dY is a rounded activation gradient), so only the
+// summation order differs from the fp32 GEMM: the native-GEMM contract of the linear layers.
+// PackedHead is K or V of one head packed for that kernel: kw words × ldp columns (ldp ≥ T, a
+// multiple of 16 so the last 16-lane load stays inside).
 struct PackedHead {
   uint32_t* p = nullptr;  // null: fp32 path
   int64_t ldp = 0, kw = 0;
@@ -112,10 +67,10 @@ void pack_head(const HeadView& hv, int64_t T, int64_t kw, int64_t ldp, int64_t p
                PackedHead& kp, PackedHead& vp) {
   if (packed == 0) return;
   kp = {words, ldp, kw};
-  pack_pairs(hv.k.data(), hv.k.outerStride(), T, kw, kp.p, ldp);
+  pack_bf16_pairs(hv.k.data(), hv.k.outerStride(), T, kw, kp.p, ldp);
   if (with_v) {
     vp = {words + packed, ldp, kw};
-    pack_pairs(hv.v.data(), hv.v.outerStride(), T, kw, vp.p, ldp);
+    pack_bf16_pairs(hv.v.data(), hv.v.outerStride(), T, kw, vp.p, ldp);
   }
 }
 
@@ -133,7 +88,8 @@ struct SoftmaxParams {
 void probs_tile(const HeadView& hv, int64_t i0, int64_t r, int64_t n, const SoftmaxParams& sp, float* P) {
   Tile S(P, r, n);
   if (sp.kp.p)
-    nt_tile_bf16(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, sp.kp.p, sp.kp.ldp, n, sp.kp.kw, P);
+    gemm_bf16_nt_tile(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, sp.kp.p, sp.kp.ldp, n, sp.kp.kw,
+                      P);
   else
     S.noalias() = hv.q.middleRows(i0, r) * hv.k.topRows(n).transpose();
   sp.round_op(P, r * n);  // a half GEMM output
@@ -153,6 +109,20 @@ void probs_tile(const HeadView& hv, int64_t i0, int64_t r, int64_t n, const Soft
     row *= 1.0f / row.sum();
   }
   sp.round_op(P, r * n);  // probabilities enter the P·V GEMM in half
+}
+
+// Softmax backward of a probs_tile tile whose first query row is at position i_first, in place on
+// dP (r×n, row stride n): dS = P ⊙ (dP − rowsum(P ⊙ dP)), then the 1/sqrt(hd) scale; entries right
+// of the diagonal exactly 0.
+void softmax_backward_tile(const float* P, int64_t i_first, int64_t r, int64_t n, float scale, float* dS) {
+  for (int64_t a = 0; a < r; ++a) {
+    const int64_t len = i_first + a + 1;
+    Eigen::Map<const Eigen::ArrayXf> p(P + a * n, len);
+    Arr d(dS + a * n, len);
+    const float dot = (p * d).sum();
+    d = p * (d - dot) * scale;
+    std::fill(dS + a * n + len, dS + (a + 1) * n, 0.0f);
+  }
 }
 
 }  // namespace
@@ -178,8 +148,8 @@ AttentionHeads::AttentionHeads(Ctx& ctx, int64_t head_dim, int heads, bool with_
   float* r = ctx.scratch(keys);
   for (int64_t j = 0; j < keys; ++j) r[j] = float(j);
   ramp = r;
-  // Native bf16 tile products (see nt_tile_bf16) when the policy's GEMMs are native bf16.
-  const bool native = ctx.prec.gemm == gemm_bf16 && hd % 2 == 0 && hd / 2 <= kMaxWords;
+  // Native bf16 tile products (gemm_bf16_nt_tile) when the policy's GEMMs are native bf16.
+  const bool native = ctx.prec.gemm == gemm_bf16 && hd % 2 == 0 && hd / 2 <= kNtTileMaxWords;
   kw = hd / 2;
   ldp = (keys + 15) / 16 * 16;
   tile = (kRows * keys + 15) / 16 * 16;
@@ -196,8 +166,7 @@ void AttentionHeads::forward(int head, const float* q, int64_t ldq, const float*
                              int64_t p0, int64_t nq, float* out, int64_t ldo, float* work) const {
   const int64_t nk = p0 + nq;
   assert(nk <= max_keys);
-  const HeadView hv{CStrided(q, nq, hd, Eigen::OuterStride<>(ldq)), CStrided(k, nk, hd, Eigen::OuterStride<>(ldkv)),
-                    CStrided(v, nk, hd, Eigen::OuterStride<>(ldkv)), p0};
+  const HeadView hv = head_view(hd, q, ldq, k, v, ldkv, p0, nq);
   SoftmaxParams sp = softmax_params(*this, head);
   float* P = work;
   PackedHead unused;
@@ -209,6 +178,40 @@ void AttentionHeads::forward(int head, const float* q, int64_t ldq, const float*
     o.noalias() = Tile(P, r, n) * hv.v.topRows(n);
   }
 }
+
+namespace {
+// Backward of one head over T dense positions, the forward's tiles recomputed one by one:
+// accumulates dq, dk, dv (row stride ldg) from dy (row stride ldy). work holds the probability
+// tile, the dS tile, then packed K and V (one thread's slot, see causal_attention).
+void attention_head_backward(const AttentionHeads& heads, int h, const HeadView& hv, int64_t T, float* dq_, float* dk_,
+                             float* dv_, int64_t ldg, const float* dy_, int64_t ldy, float* work) {
+  const int64_t hd = heads.hd;
+  SoftmaxParams sp = softmax_params(heads, h);
+  PackedHead vp;
+  Strided dq(dq_, T, hd, Eigen::OuterStride<>(ldg));
+  Strided dk(dk_, T, hd, Eigen::OuterStride<>(ldg));
+  Strided dv(dv_, T, hd, Eigen::OuterStride<>(ldg));
+  float* P = work;
+  float* dS = P + heads.tile;
+  pack_head(hv, T, heads.kw, heads.ldp, heads.packed, reinterpret_cast<uint32_t*>(P + 2 * heads.tile), true, sp.kp, vp);
+  for (int64_t i0 = 0; i0 < T; i0 += kRows) {
+    const int64_t r = std::min(kRows, T - i0), n = i0 + r;
+    probs_tile(hv, i0, r, n, sp, P);
+    Tile Pt(P, r, n), dSt(dS, r, n);
+    CStrided dy(dy_ + i0 * ldy, r, hd, Eigen::OuterStride<>(ldy));
+    dv.topRows(n).noalias() += Pt.transpose() * dy;
+    if (vp.p)
+      gemm_bf16_nt_tile(dy.data(), ldy, r, vp.p, vp.ldp, n, vp.kw, dS);
+    else
+      dSt.noalias() = dy * hv.v.topRows(n).transpose();
+    heads.round_op(dS, r * n);  // a half GEMM output
+    softmax_backward_tile(P, i0, r, n, heads.scale, dS);
+    heads.round_op(dS, r * n);  // dS enters two half GEMMs
+    dq.middleRows(i0, r).noalias() += dSt * hv.k.topRows(n);
+    dk.topRows(n).noalias() += dSt.transpose() * hv.q.middleRows(i0, r);
+  }
+}
+}  // namespace
 
 Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   const int64_t B = qkv.shape[0], T = qkv.shape[1], C3 = qkv.shape[2], C = C3 / 3;
@@ -223,6 +226,7 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   const int64_t slot = 2 * heads.tile + 2 * heads.packed;
   float* work = ctx.scratch(int64_t(nthreads) * slot);
 
+  // Head h of batch b: q, k, v at columns h·hd, C + h·hd, 2C + h·hd of qkv's rows (stride 3C).
 #pragma omp parallel for schedule(static)
   for (int64_t bh = 0; bh < B * H; ++bh) {
     const int64_t b = bh / H, h = bh % H;
@@ -233,50 +237,16 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
 
-  ctx.record(y, [qkv, y, work, heads, slot, B, T, C, C3] {
-    const int64_t H = heads.n_head, hd = heads.hd, tile = heads.tile;
+  ctx.record(y, "causal_attention", [qkv, y, work, heads, slot, B, T, C, C3] {
+    const int64_t H = heads.n_head, hd = heads.hd;
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < B * H; ++bh) {
-      const int64_t b = bh / H, h = bh % H;
-      const float* base = qkv.data + b * T * C3 + h * hd;
-      const HeadView hv{CStrided(base, T, hd, Eigen::OuterStride<>(C3)),
-                        CStrided(base + C, T, hd, Eigen::OuterStride<>(C3)),
-                        CStrided(base + 2 * C, T, hd, Eigen::OuterStride<>(C3)), 0};
-      SoftmaxParams sp = softmax_params(heads, int(h));
-      const float scale = heads.scale;
-      const RoundFn round_op = heads.round_op;
-      PackedHead vp;
-      float* gbase = qkv.grad + b * T * C3 + h * hd;
-      Strided dq(gbase, T, hd, Eigen::OuterStride<>(C3));
-      Strided dk(gbase + C, T, hd, Eigen::OuterStride<>(C3));
-      Strided dv(gbase + 2 * C, T, hd, Eigen::OuterStride<>(C3));
-      float* P = work + int64_t(omp_get_thread_num()) * slot;
-      float* dS = P + tile;
-      pack_head(hv, T, heads.kw, heads.ldp, heads.packed, reinterpret_cast<uint32_t*>(P + 2 * tile), true, sp.kp, vp);
-      for (int64_t i0 = 0; i0 < T; i0 += kRows) {
-        const int64_t r = std::min(kRows, T - i0), n = i0 + r;
-        probs_tile(hv, i0, r, n, sp, P);
-        Tile Pt(P, r, n), dSt(dS, r, n);
-        CStrided dy(y.grad + b * T * C + i0 * C + h * hd, r, hd, Eigen::OuterStride<>(C));
-        dv.topRows(n).noalias() += Pt.transpose() * dy;
-        if (vp.p)
-          nt_tile_bf16(dy.data(), C, r, vp.p, vp.ldp, n, vp.kw, dS);
-        else
-          dSt.noalias() = dy * hv.v.topRows(n).transpose();
-        round_op(dS, r * n);  // a half GEMM output
-        // Softmax backward: dS = P ⊙ (dP − rowsum(P ⊙ dP)), then the 1/sqrt(hd) scale.
-        for (int64_t a = 0; a < r; ++a) {
-          const int64_t len = i0 + a + 1;
-          Eigen::Map<const Eigen::ArrayXf> p(P + a * n, len);
-          Arr d(dS + a * n, len);
-          const float dot = (p * d).sum();
-          d = p * (d - dot) * scale;
-          std::fill(dS + a * n + len, dS + (a + 1) * n, 0.0f);
-        }
-        round_op(dS, r * n);  // dS enters two half GEMMs
-        dq.middleRows(i0, r).noalias() += dSt * hv.k.topRows(n);
-        dk.topRows(n).noalias() += dSt.transpose() * hv.q.middleRows(i0, r);
-      }
+      const int64_t b = bh / H, h = bh % H, at = b * T * C3 + h * hd;
+      const float* base = qkv.data + at;
+      float* gbase = qkv.grad + at;
+      attention_head_backward(heads, int(h), head_view(hd, base, C3, base + C, base + 2 * C, C3, 0, T), T, gbase,
+                              gbase + C, gbase + 2 * C, C3, y.grad + b * T * C + h * hd, C,
+                              work + int64_t(omp_get_thread_num()) * slot);
     }
   });
   return y;

@@ -90,7 +90,7 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind) {
   }
   ctx.prec.act(y.data, n);
   if (!y.tracked()) return y;
-  ctx.record(y, [x, y, n, kind] {
+  ctx.record(y, "gelu", [x, y, n, kind] {
     if (kind == GeluKind::Tanh) {
       const int64_t nchunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
@@ -126,7 +126,7 @@ Tensor add(Ctx& ctx, const Tensor& a, const Tensor& b) {
   for (int64_t i = 0; i < n; ++i) y.data[i] = a.data[i] + b.data[i];
   ctx.prec.act(y.data, n);
   if (!y.tracked()) return y;
-  ctx.record(y, [a, b, y, n] {
+  ctx.record(y, "add", [a, b, y, n] {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t i = 0; i < n; ++i) {
       if (a.grad) a.grad[i] += y.grad[i];
@@ -160,7 +160,7 @@ Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key) {
   }
   ctx.prec.act(y.data, n);
   if (!y.tracked()) return y;
-  ctx.record(y, [x, y, n, keep, keep_scale] {
+  ctx.record(y, "dropout", [x, y, n, keep, keep_scale] {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t i = 0; i < n; ++i)
       if (keep[i]) x.grad[i] += y.grad[i] * keep_scale;

@@ -25,7 +25,7 @@ Tensor embedding(Ctx& ctx, const int32_t* ids, int64_t B, int64_t T, const Tenso
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
   Tensor pe = wpe ? *wpe : Tensor{};
-  ctx.record(y, [ids, B, T, C, wte, pe, y] {
+  ctx.record(y, "embedding", [ids, B, T, C, wte, pe, y] {
     // Parallel over channel blocks, tokens in order inside each: deterministic scatter-add.
     constexpr int64_t kBlock = 16;
     const int64_t nblocks = (C + kBlock - 1) / kBlock;

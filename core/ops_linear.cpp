@@ -3,6 +3,7 @@
 #include <cassert>
 #include <vector>
 
+#include "core/colsum.h"
 #include "core/gemm.h"
 #include "core/gemm_bf16.h"
 #include "core/ops.h"
@@ -11,45 +12,27 @@ namespace nurture::core {
 
 namespace {
 
-// Column sums of m into out in a fixed order (chunks of kChunk rows summed separately, then the
-// chunk sums in chunk order), so the result does not depend on the thread count. before_chunk(r0,
-// n) runs on rows [r0, r0 + n) right before they are summed, while they are in cache.
-template <class BeforeChunk>
-void colsum_chunked(const float* m, int64_t rows, int64_t cols, float* out, BeforeChunk before_chunk) {
-  constexpr int64_t kChunk = 64;
-  const int64_t nchunks = (rows + kChunk - 1) / kChunk;
-  if (nchunks <= 1) {
-    before_chunk(0, rows);
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) out[j] += m[i * cols + j];
-    return;
-  }
-  thread_local std::vector<float> partial;  // grows once, reused every step
-  partial.assign(static_cast<size_t>(nchunks * cols), 0.0f);
-  float* p = partial.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < nchunks; ++c) {
-    float* acc = p + c * cols;
-    const int64_t end = std::min(rows, (c + 1) * kChunk);
-    before_chunk(c * kChunk, end - c * kChunk);
-    for (int64_t i = c * kChunk; i < end; ++i)
-      for (int64_t j = 0; j < cols; ++j) acc[j] += m[i * cols + j];
-  }
-  for (int64_t c = 0; c < nchunks; ++c)
-    for (int64_t j = 0; j < cols; ++j) out[j] += p[c * cols + j];
+// Rows [r0, r1) of m added into acc, row after row: the summation order colsum_accumulate pins.
+void colsum_rows(const float* m, int64_t cols, int64_t r0, int64_t r1, float* acc) {
+  for (int64_t i = r0; i < r1; ++i)
+    for (int64_t j = 0; j < cols; ++j) acc[j] += m[i * cols + j];
 }
 
 // dy (M×N) to bf16 for the native GEMMs and, when db is given, its column sums added into db
 // (bit for bit colsum_accumulate's): one read of dy instead of two.
 void convert_dy(const float* dy, int64_t M, int64_t N, uint16_t* dy16, float* db) {
   if (!db) return to_bf16_truncate(dy, M, N, N, dy16);
-  colsum_chunked(dy, M, N, db, [&](int64_t r0, int64_t n) { to_bf16_truncate(dy + r0 * N, n, N, N, dy16 + r0 * N); });
+  colsum_chunked(M, N, db, OneChunk::into_out, [&](int64_t r0, int64_t r1, float* acc) {
+    to_bf16_truncate(dy + r0 * N, r1 - r0, N, N, dy16 + r0 * N);  // while the rows are in cache
+    colsum_rows(dy, N, r0, r1, acc);
+  });
 }
 
 }  // namespace
 
 void colsum_accumulate(const float* m, int64_t rows, int64_t cols, float* out) {
-  colsum_chunked(m, rows, cols, out, [](int64_t, int64_t) {});
+  colsum_chunked(rows, cols, out, OneChunk::into_out,
+                 [&](int64_t r0, int64_t r1, float* acc) { colsum_rows(m, cols, r0, r1, acc); });
 }
 
 Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
@@ -77,7 +60,7 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
   Tensor bb = b ? *b : Tensor{};
-  ctx.record(y, [x, w, bb, y, M, N, K, gemm, native] {
+  ctx.record(y, "linear", [x, w, bb, y, M, N, K, gemm, native] {
     if (native && x.grad && w.grad) {
       uint16_t* dy16 = gemm_bf16_operand_scratch(M * N);
       convert_dy(y.grad, M, N, dy16, bb.grad);

@@ -48,7 +48,7 @@ Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets) {
     }
   loss.data[0] = count ? static_cast<float>(total / count) : 0.0f;
   if (!loss.tracked()) return loss;
-  ctx.record(loss, [logits, targets, loss, lse, N, V, count] {
+  ctx.record(loss, "cross_entropy", [logits, targets, loss, lse, N, V, count] {
     if (!count) return;
     const float dl = loss.grad[0] / static_cast<float>(count);
 #pragma omp parallel for schedule(static)

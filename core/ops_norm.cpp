@@ -1,9 +1,8 @@
 #include <Eigen/Core>
-#include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <vector>
 
+#include "core/colsum.h"
 #include "core/ops.h"
 
 namespace nurture::core {
@@ -68,31 +67,21 @@ void layer_norm_forward(const float* x, const float* g, const float* bt, float* 
       for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j];
   }
 }
-// dgamma[j] += Σ_i x̂[i, j]·dy[i, j], reduced like colsum_accumulate: fixed chunks of rows summed
-// in order, then the chunks in order, so the result does not depend on the thread count. x̂ is
-// recomputed per chunk instead of materialising an [N, C] product (4 MB per LayerNorm on the
-// benchmark model).
+// dgamma[j] += Σ_i x̂[i, j]·dy[i, j], with x̂ recomputed per chunk instead of materialising an
+// [N, C] product (4 MB per LayerNorm on the benchmark model). A single chunk also goes through the
+// partial sums (OneChunk::via_partial), unlike the bias sums: the order LayerNorm's gradients were
+// pinned with.
 void dgamma_accumulate(const float* x, const float* dy, const float* mean, const float* rstd, int64_t N, int64_t C,
                        float* out) {
-  constexpr int64_t kChunk = 64;
-  const int64_t nchunks = (N + kChunk - 1) / kChunk;
-  thread_local std::vector<float> partial;  // grows once, reused every step
-  partial.assign(static_cast<size_t>(nchunks * C), 0.0f);
-  float* p = partial.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < nchunks; ++c) {
-    float* acc = p + c * C;
-    const int64_t end = std::min(N, (c + 1) * kChunk);
-    for (int64_t i = c * kChunk; i < end; ++i) {
+  colsum_chunked(N, C, out, OneChunk::via_partial, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t i = r0; i < r1; ++i) {
       const float m = mean[i], r = rstd[i];
       for (int64_t j = 0; j < C; ++j) {
         const float prod = (x[i * C + j] - m) * r * dy[i * C + j];
         acc[j] += prod;
       }
     }
-  }
-  for (int64_t c = 0; c < nchunks; ++c)
-    for (int64_t j = 0; j < C; ++j) out[j] += p[c * C + j];
+  });
 }
 }  // namespace
 
@@ -111,7 +100,17 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
   ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
   Tensor bb = beta ? *beta : Tensor{};
-  ctx.record(y, [x, gamma, bb, y, mean, rstd, N, C] {
+  // One backward for both forwards, on purpose. After the half forward it is the fp32 formula at
+  // the statistics that forward saved (mean and rstd rounded to half), with x̂ recomputed in fp32
+  // and the forward's other roundings passed straight through (their own derivative is 0 almost
+  // everywhere). That is the policy's split for every op with an *_fp32 flag (the softmax and
+  // cross-entropy backwards do the same): the flag says where the forward stores intermediates in
+  // half, which is where fp16 overflows; the backward computes in fp32 from half inputs, as a
+  // half LayerNorm kernel's backward accumulates in fp32, and is rounded only at the op's
+  // boundaries (dy before this closure, dx before its producer's, dγ and dβ with the weight
+  // gradients). A row whose squares overflowed has rstd 0, so its dx and dγ terms are exactly 0:
+  // the derivative of the collapsed output y = β, not a NaN. tests/precision/policy_test.cpp.
+  ctx.record(y, "layer_norm", [x, gamma, bb, y, mean, rstd, N, C] {
     const float* g = gamma.data;
     if (x.grad) {
 #pragma omp parallel for schedule(static)

@@ -2,7 +2,9 @@
 // boundaries on fp32 hardware, so the effect of the number format on a run can be studied on a CPU.
 // Where it rounds, and which hook does it, is tabled once, in docs/ARCHITECTURE.md ("Precision
 // emulation"); the user's view is docs/MIXED-PRECISION.md. Every rounding can count what it did
-// (RoundStats) for the per-step telemetry.
+// (RoundStats) for the per-step telemetry. The *_fp32 flags change only the forward: the
+// LayerNorm/softmax/loss backward is fp32 either way (from the rounded inputs and saved
+// statistics, rounded at op boundaries), as in ops_norm.cpp.
 #pragma once
 
 #include <cstdint>

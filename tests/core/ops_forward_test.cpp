@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/colsum.h"
 #include "core/gemm.h"
 #include "core/ops.h"
 #include "grad_check.h"
@@ -125,4 +126,23 @@ TEST(Arena, SecondPassAllocatesFromOneBlock) {
       EXPECT_EQ(a.capacity_floats(), a.high_water_floats());
     }
   }
+}
+
+// The two single-chunk orders of core/colsum.h round differently; each op's gradients are pinned to
+// its own, so both must stay reachable. out = 0.5, rows 2^24 and −2^24: adding rows straight into
+// out loses the 0.5 (2^24 + 0.5 rounds to 2^24); summing the chunk first keeps it.
+TEST(Colsum, OneChunkOrdersDifferAndAreBothKept) {
+  const float m[2] = {16777216.0f, -16777216.0f};
+  auto run = [&](core::OneChunk order) {
+    float out = 0.5f;
+    core::colsum_chunked(2, 1, &out, order, [&](int64_t r0, int64_t r1, float* acc) {
+      for (int64_t i = r0; i < r1; ++i) acc[0] += m[i];
+    });
+    return out;
+  };
+  EXPECT_EQ(run(core::OneChunk::into_out), 0.0f);
+  EXPECT_EQ(run(core::OneChunk::via_partial), 0.5f);
+  float out = 0.5f;
+  core::colsum_accumulate(m, 2, 1, &out);
+  EXPECT_EQ(out, 0.0f) << "colsum_accumulate (bias gradients) adds rows into out";
 }

@@ -1,5 +1,6 @@
 // Every op's backward against central finite differences (see grad_check.h for tolerances),
 // on random non-square shapes with batch > 1.
+#include <iterator>
 #include <vector>
 
 #include "core/ops.h"
@@ -106,4 +107,33 @@ TEST(OpsGrad, CrossEntropy) {
   std::vector<int32_t> targets = {0, 8, 3, -1, 5, 5};  // -1 is ignored
   check_gradients([&](Ctx& c) { return core::cross_entropy(c, logits.t(), targets.data()); }, {{"logits", &logits}});
   (void)N;
+}
+
+// Backward closures are anonymous lambdas; the name each op records with lets a profile of backward
+// attribute time to ops. One entry per op, in forward order, under the op's own name.
+TEST(Tape, NamesEachEntryAfterItsOp) {
+  const int B = 1, T = 4, V = 5, C = 6;
+  Buffer wte({V, C}, true), g({C}, true), w({C, C}, true), wout({V, 2}, true);
+  fill_normal(wte, 21);
+  fill_normal(g, 22);
+  fill_normal(w, 23);
+  fill_normal(wout, 24);
+  const std::vector<int32_t> ids = {1, 4, 0, 2}, targets = {4, 0, 2, 3};
+  core::Arena acts, grads;
+  core::Tape tape;
+  Ctx c(acts, grads, &tape);
+  c.training = true;
+  Tensor h = core::embedding(c, ids.data(), B, T, wte.t(), nullptr);
+  h = core::layer_norm(c, h, g.t(), nullptr);
+  h = core::linear(c, h, w.t(), nullptr);      // [1, 4, 6] read as qkv of one head of size 2
+  h = core::causal_attention(c, h, 1);         // [1, 4, 2]
+  h = core::gelu(c, h);
+  h = core::dropout(c, h, 0.5f, 7);
+  h = core::add(c, h, h);
+  h = core::linear(c, h, wout.t(), nullptr);  // [1, 4, 5]
+  core::cross_entropy(c, h, targets.data());
+  const char* want[] = {"embedding", "layer_norm", "linear", "causal_attention", "gelu",
+                        "dropout",   "add",        "linear", "cross_entropy"};
+  ASSERT_EQ(tape.size(), std::size(want));
+  for (size_t i = 0; i < tape.size(); ++i) EXPECT_STREQ(tape.op_name(i), want[i]) << "entry " << i;
 }

@@ -1,6 +1,7 @@
 // The loss scaler against PyTorch GradScaler's rules, and the policy's weight/gradient rounding.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -142,6 +143,83 @@ TEST(MixedPrecision, Fp16LayerNormOverflowsWhereFp32LayerNormDoesNot) {
       EXPECT_EQ(y.data[0], 0.0f) << "inf variance → rstd 0";
       EXPECT_GT(mp.telemetry().activations.overflow, 0) << "the overflow is counted";
     }
+  }
+}
+
+// The fp16 LayerNorm with layernorm_fp32 off keeps the fp32 backward (core/ops_norm.cpp says why):
+// the fp32 formula at the mean and rstd the half forward saved, rounded only at the op's
+// boundaries. Pinned here against that formula in double, from statistics recomputed as the half
+// forward does; the last row overflows (rstd 0) and passes exactly zero gradient to x and γ.
+TEST(MixedPrecision, Fp16LayerNormBackwardIsTheFp32FormulaAtTheHalfStatistics) {
+  using nurture::core::Buffer;
+  const int N = 3, C = 8;
+  const float eps = 1e-5f;
+  Buffer x({N, C}, true), gamma({C}, true), beta({C}, true);
+  for (int i = 0; i < 2 * C; ++i) x.data()[i] = round_to(Format::fp16, std::sin(0.7f * float(i)) * 3.0f + 0.3f);
+  const float big[C] = {300, -300, 100, -100, 300, -300, 100, -100};  // squares overflow fp16
+  std::copy(big, big + C, x.data() + 2 * C);
+  for (int j = 0; j < C; ++j) {
+    gamma.data()[j] = round_to(Format::fp16, 1.0f + 0.1f * float(j));
+    beta.data()[j] = round_to(Format::fp16, 0.05f * float(j) - 0.2f);
+  }
+  for (Buffer* b : {&x, &gamma, &beta}) std::fill(b->grad(), b->grad() + b->numel(), 0.0f);
+  PolicyConfig c{Format::fp16};
+  c.layernorm_fp32 = false;
+  MixedPrecision mp(c);
+  nurture::core::Arena acts, grads;
+  nurture::core::Tape tape;
+  nurture::core::Ctx ctx(acts, grads, &tape);
+  ctx.prec = mp.op_precision();
+  nurture::core::Tensor y = nurture::core::layer_norm(ctx, x.t(), gamma.t(), &beta.t(), eps);
+  std::vector<float> seed(N * C);
+  for (int i = 0; i < N * C; ++i) seed[i] = 0.37f * std::cos(1.3f * float(i)) + 1.0f / 3.0f;  // not fp16 values
+  std::copy(seed.begin(), seed.end(), y.grad);
+  tape.backward(ctx.prec);
+
+  auto h = [](float v) { return round_to(Format::fp16, v); };
+  std::vector<double> dgamma(C, 0.0), dbeta(C, 0.0);
+  bool dx_has_non_fp16 = false;
+  for (int i = 0; i < N; ++i) {
+    const float* xi = x.data() + i * C;
+    // The half forward's statistics: serial fp32 sums, every stored intermediate rounded.
+    float m = 0, v = 0;
+    for (int j = 0; j < C; ++j) m += xi[j];
+    m = h(m / C);
+    for (int j = 0; j < C; ++j) {
+      const float d = h(xi[j] - m);
+      v += h(d * d);
+    }
+    const float r = h(1.0f / std::sqrt(h(v / C + eps)));
+    if (i == N - 1) {
+      ASSERT_EQ(r, 0.0f) << "the last row's variance overflows";
+    }
+    // The fp32 LayerNorm backward, in double, at those statistics, on the rounded dy.
+    double gdy_mean = 0, gdy_xhat_mean = 0;
+    for (int j = 0; j < C; ++j) {
+      const double dy = h(seed[i * C + j]);  // rounded by the tape before the closure
+      const double xhat = (double(xi[j]) - m) * r;
+      gdy_mean += gamma.data()[j] * dy / C;
+      gdy_xhat_mean += gamma.data()[j] * dy * xhat / C;
+      dgamma[j] += xhat * dy;
+      dbeta[j] += dy;
+    }
+    for (int j = 0; j < C; ++j) {
+      const double dy = h(seed[i * C + j]);
+      const double xhat = (double(xi[j]) - m) * r;
+      const double want = (gamma.data()[j] * dy - gdy_mean - xhat * gdy_xhat_mean) * r;
+      const float got = x.grad()[i * C + j];
+      EXPECT_NEAR(got, want, 2e-5) << "dx[" << i << "," << j << "]";
+      if (i == N - 1) {
+        EXPECT_EQ(got, 0.0f) << "collapsed row: y = beta does not depend on x";
+        EXPECT_EQ(y.data[i * C + j], beta.data()[j]);
+      }
+      dx_has_non_fp16 |= h(got) != got;
+    }
+  }
+  EXPECT_TRUE(dx_has_non_fp16) << "dx is rounded where it leaves the op (before its producer's backward), not here";
+  for (int j = 0; j < C; ++j) {
+    EXPECT_NEAR(gamma.grad()[j], dgamma[j], 2e-5) << "dgamma[" << j << "]";
+    EXPECT_NEAR(beta.grad()[j], dbeta[j], 2e-5) << "dbeta[" << j << "]";
   }
 }
 
