@@ -170,10 +170,17 @@ TEST(GridTest, ShippedGridsLoad) {
   }
   const Grid paper = load_grid(kExperiments + "/paper.yaml");
   std::vector<std::string> n = names(paper);
-  for (const char* want :
-       {"control", "wd=0.001,clip=none", "wd=0.01,clip=none", "clip=none", "wd=0.001", "dropout=0.1", "dropout=0.4",
-        "dropout=0.8", "dtype=fp16", "wd=0.01", "wd=0.01,dtype=fp16", "pos=sinusoidal", "pos=alibi"})
-    EXPECT_NE(std::find(n.begin(), n.end(), want), n.end()) << want;
+  // The paper's 13 points, each with seeds 1-3 paired across points; the control's replicates
+  // are named by their seed alone.
+  EXPECT_EQ(n.size(), 39u);
+  for (const char* seed : {"seed=1", "seed=2", "seed=3"})
+    for (const char* point :
+         {"", ",paper_wd=0.001,clip=none", ",paper_wd=0.01,clip=none", ",clip=none", ",paper_wd=0.001", ",dropout=0.1",
+          ",dropout=0.4", ",dropout=0.8", ",dtype=fp16", ",paper_wd=0.01", ",paper_wd=0.01,dtype=fp16",
+          ",pos=sinusoidal", ",pos=alibi"}) {
+      const std::string want = std::string(seed) + point;
+      EXPECT_NE(std::find(n.begin(), n.end(), want), n.end()) << want;
+    }
   // seeds.yaml: two more seeds of the control, no clipping and fp16; the shared control points
   // of its two groups are one model each.
   EXPECT_EQ(names(load_grid(kExperiments + "/seeds.yaml")),
