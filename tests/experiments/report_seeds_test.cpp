@@ -217,7 +217,7 @@ TEST_F(SeedsReportTest, OneAxisContrastsOfTwoAxisPoints) {
       EXPECT_NEAR(d.diff.mean, 4, 1e-9);  // (3 + 4 + 5) / 3
     }
   }
-  const std::string md = slurp(report().markdown);
+  const std::string md = read_text(report().markdown);
   EXPECT_NE(md.find("### One axis at a time: % degradation of held-out bits/byte"), std::string::npos) << md;
   EXPECT_NE(md.find("| dtype=fp16 vs bf16 | grad_clip=null | w8a8 | 3 | +4.000 [1.516, 6.484] |"),
             std::string::npos)
@@ -291,10 +291,10 @@ TEST_F(SeedsReportTest, UnfinishedPointsLeaveEmptyPanelsNotAFailedReport) {
   for (const char* v : {"control", "seed=2", "seed=3", "seed=1,clip=none", "seed=2,clip=none", "seed=3,clip=none"})
     fs::remove_all(root_ / "runs" / v / "eval");
   const ReportFiles f = report(true);
-  const std::string gp = slurp(root_ / "out" / "plots" / "fig_paired_vs_control.gp");
+  const std::string gp = read_text(root_ / "out" / "plots" / "fig_paired_vs_control.gp");
   EXPECT_NE(gp.find("no finished, non-failed value yet"), std::string::npos) << gp;
   EXPECT_TRUE(fs::exists(root_ / "out" / "plots" / "fig_paired_vs_control.png"));
-  EXPECT_NE(slurp(root_ / "out" / "plots" / "fig2_optim_grad_clip.gp").find("no finished, non-failed value yet"),
+  EXPECT_NE(read_text(root_ / "out" / "plots" / "fig2_optim_grad_clip.gp").find("no finished, non-failed value yet"),
             std::string::npos);
   EXPECT_TRUE(fs::exists(root_ / "out" / "plots" / "fig2_optim_grad_clip.png"));
 }
