@@ -393,6 +393,9 @@ RunTree load_run_tree(const fs::path& root) {
           v.dir = root / (str(jv, "dir").empty() ? v.name : str(jv, "dir"));
           if (jv.contains("axis_values") && jv["axis_values"].is_object())
             for (const auto& [k, val] : jv["axis_values"].items()) v.axis_values[k] = scalar_text(val);
+          if (jv.contains("derived") && jv["derived"].is_object())
+            for (const auto& [k, d] : jv["derived"].items())
+              if (d.is_object() && d.contains("value")) v.derived[k] = scalar_text(d["value"]);
           v.control = jv.value("control", false);
           v.status = str(jv, "status");
           v.error = str(jv, "error");

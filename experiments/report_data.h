@@ -108,6 +108,9 @@ struct Variant {
   std::string name;
   std::filesystem::path dir;
   std::map<std::string, std::string> axis_values;
+  // sweep.json "derived": a key the run computed from a relative key (optim.weight_decay from
+  // optim.paper_weight_decay) -> the value it trained with.
+  std::map<std::string, std::string> derived;
   bool control = false;
   std::string status;  // from sweep.json (done|failed|pending|running), else "" (unknown)
   std::string error;   // sweep.json's error, or status.json's

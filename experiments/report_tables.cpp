@@ -84,16 +84,27 @@ Section variants_section(const RunTree& tree) {
   s.text =
       "Status from sweep.json (or from what is on disk). Losses are the last logged training loss and "
       "validation loss, in nats per token.";
+  // Keys a variant trained with but the grid stated relatively (the paper's λ as paper_wd): both
+  // the stated and the used value are shown, "(used)" after the axes.
+  std::set<std::string> derived_keys;
+  for (const auto& v : tree.variants)
+    for (const auto& [k, value] : v.derived) derived_keys.insert(k);
   s.table.header = {"variant"};
   for (const auto& a : tree.axes) s.table.header.push_back(short_axis(a));
+  for (const auto& k : derived_keys) s.table.header.push_back(short_axis(k) + " (used)");
+  const size_t lead = 1 + tree.axes.size() + derived_keys.size();
   for (const char* h : {"status", "steps", "train loss", "val loss", "evaluated steps", "note"})
     s.table.header.push_back(h);
   s.table.numeric.assign(s.table.header.size(), false);
-  s.table.numeric[1 + tree.axes.size() + 1] = s.table.numeric[1 + tree.axes.size() + 2] =
-      s.table.numeric[1 + tree.axes.size() + 3] = true;
+  for (size_t i = 1 + tree.axes.size(); i < lead; ++i) s.table.numeric[i] = true;
+  s.table.numeric[lead + 1] = s.table.numeric[lead + 2] = s.table.numeric[lead + 3] = true;
   for (const auto& v : tree.variants) {
     std::vector<std::string> row = {v.name + (v.control ? " (control)" : "")};
     for (const auto& a : tree.axes) row.push_back(axis_cell(v, a));
+    for (const auto& k : derived_keys) {
+      auto it = v.derived.find(k);
+      row.push_back(it == v.derived.end() ? kMissing : it->second);
+    }
     std::optional<double> loss, val;
     int64_t steps = 0;
     for (const auto& m : v.metrics) {

@@ -299,6 +299,22 @@ TEST_F(SeedsReportTest, UnfinishedPointsLeaveEmptyPanelsNotAFailedReport) {
   EXPECT_TRUE(fs::exists(root_ / "out" / "plots" / "fig2_optim_grad_clip.png"));
 }
 
+// A grid that states weight decay as the paper's λ (paper_wd) shows the λ each variant trained
+// with beside it, from sweep.json's "derived".
+TEST_F(SeedsReportTest, VariantsShowTheDerivedValueBesideTheStatedOne) {
+  put(root_ / "runs" / "sweep.json",
+      R"({"format": "nurture-sweep-v1", "grid": "wd", "axes": ["optim.paper_weight_decay"], "variants": [
+        {"name": "control", "axis_values": {"optim.paper_weight_decay": "0.1"}, "control": true, "status": "done",
+         "derived": {"optim.weight_decay": {"value": "4.6875", "optim.paper_weight_decay": "0.1"}}},
+        {"name": "paper_wd=0.001", "axis_values": {"optim.paper_weight_decay": "0.001"}, "status": "done",
+         "derived": {"optim.weight_decay": {"value": "0.046875", "optim.paper_weight_decay": "0.001"}}}]})");
+  for (const char* v : {"control", "paper_wd=0.001"})
+    put(root_ / "runs" / v / "eval" / "step_0000030" / "ptq.json", ptq_json({{"w8a8", 1}}, true));
+  const std::string md = read_text(report().markdown);
+  EXPECT_NE(md.find("| variant | paper_weight_decay | weight_decay (used) | status |"), std::string::npos);
+  EXPECT_NE(md.find("| paper_wd=0.001 | 0.001 | 0.046875 | "), std::string::npos) << md;
+}
+
 TEST_F(SeedsReportTest, OneFailedSeedFailsTheCellEverywhere) {
   seeds_tree();
   const ReportFiles f = report(true);
