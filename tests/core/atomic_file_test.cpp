@@ -77,18 +77,12 @@ TEST(AtomicFile, FullDiskKeepsThePreviousFileAndNoTempFile) {
   const TempDir dir("atomic");
   const fs::path target = dir / "big.bin";
   write_text(target, "previous");
-  // RLIMIT_FSIZE makes write(2) fail with EFBIG, as a full disk fails with ENOSPC.
-  struct sigaction ignore {}, old_action {};
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGXFSZ, &ignore, &old_action);
-  rlimit old_limit{};
-  getrlimit(RLIMIT_FSIZE, &old_limit);
-  rlimit small = old_limit;
-  small.rlim_cur = 4096;
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
-  const std::string err = test::error_of<WriteError>([&] { write_file_atomic(target, std::string(8192, 'x')); });
-  setrlimit(RLIMIT_FSIZE, &old_limit);
-  sigaction(SIGXFSZ, &old_action, nullptr);
+  std::string err;
+  {
+    const test::FileSizeLimit limit(4096);
+    ASSERT_TRUE(limit.ok());
+    err = test::error_of<WriteError>([&] { write_file_atomic(target, std::string(8192, 'x')); });
+  }
   EXPECT_EQ(err, "cannot write '" + target.string() + "': File too large");
   EXPECT_EQ(read_text(target), "previous");
   EXPECT_EQ(entries(dir), 1u);

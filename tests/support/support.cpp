@@ -1,5 +1,8 @@
 #include "tests/support/support.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <unistd.h>
 
 #include <atomic>
@@ -41,6 +44,27 @@ std::vector<int32_t> random_tokens(int n, int vocab, core::SeqRng& rng) {
 std::vector<int32_t> random_tokens(int n, int vocab, uint64_t seed) {
   core::SeqRng rng(seed);
   return random_tokens(n, vocab, rng);
+}
+
+struct FileSizeLimit::Saved {
+  struct sigaction action {};
+  rlimit limit{};
+};
+
+FileSizeLimit::FileSizeLimit(uint64_t bytes) : saved_(new Saved) {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGXFSZ, &ignore, &saved_->action);
+  getrlimit(RLIMIT_FSIZE, &saved_->limit);
+  rlimit small = saved_->limit;
+  small.rlim_cur = bytes;
+  ok_ = setrlimit(RLIMIT_FSIZE, &small) == 0;
+}
+
+FileSizeLimit::~FileSizeLimit() {
+  setrlimit(RLIMIT_FSIZE, &saved_->limit);
+  sigaction(SIGXFSZ, &saved_->action, nullptr);
+  delete saved_;
 }
 
 }  // namespace nurture::test

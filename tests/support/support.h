@@ -49,6 +49,23 @@ std::string error_of(F&& f) {
   return "";
 }
 
+// While alive, writes past `bytes` in any file of this process fail with EFBIG (RLIMIT_FSIZE, with
+// SIGXFSZ ignored so the process is not killed): how the tests make a write fail halfway, as a
+// full disk fails with ENOSPC. Restores the limit and the signal's action when it goes out of scope.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(uint64_t bytes);
+  ~FileSizeLimit();
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+  bool ok() const { return ok_; }  // whether the limit could be set
+
+ private:
+  struct Saved;
+  Saved* saved_;
+  bool ok_ = false;
+};
+
 // `n` token ids in [0, vocab), drawn from `rng` (or from a fresh generator seeded with `seed`).
 std::vector<int32_t> random_tokens(int n, int vocab, core::SeqRng& rng);
 std::vector<int32_t> random_tokens(int n, int vocab, uint64_t seed);

@@ -337,17 +337,12 @@ TEST_F(CheckpointTest, FailedWriteKeepsTheOldFile) {
   // would with ENOSPC.
   Arrays big;
   big.add("huge", {1 << 20}, 0);
-  struct sigaction ignore {}, old_action {};
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGXFSZ, &ignore, &old_action);
-  rlimit old_limit{};
-  getrlimit(RLIMIT_FSIZE, &old_limit);
-  rlimit small = old_limit;
-  small.rlim_cur = 64 * 1024;
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
-  const std::string err = error_of([&] { write_checkpoint(file, contents(big, nullptr, nullptr, 300)); });
-  setrlimit(RLIMIT_FSIZE, &old_limit);
-  sigaction(SIGXFSZ, &old_action, nullptr);
+  std::string err;
+  {
+    const test::FileSizeLimit limit(64 * 1024);
+    ASSERT_TRUE(limit.ok());
+    err = error_of([&] { write_checkpoint(file, contents(big, nullptr, nullptr, 300)); });
+  }
   EXPECT_EQ(err.rfind("cannot write checkpoint '" + file + "': ", 0), 0u) << err;
   EXPECT_NE(err.find("File too large"), std::string::npos) << err;
 
