@@ -1,11 +1,11 @@
 // `nurture report RUNS_DIR [--out DIR]`: tables, plots and index.html for a sweep's output
-// tree (experiments/report.h). Prints the held-out and task-mean degradation tables, the paired
+// tree (report/report.h). Prints the held-out and task-mean degradation tables, the paired
 // differences from the control, and the page's path.
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
-#include "experiments/report.h"
+#include "report/report.h"
 
 namespace nurture::cli {
 
@@ -22,7 +22,7 @@ Action add_report(CLI::App& app) {
   app.add_option("--gnuplot", o->gnuplot, "The gnuplot program to run")->capture_default_str();
   app.add_flag("-q,--quiet", o->quiet, "No progress lines on stderr");
   return [o] {
-    experiments::ReportOptions opt;
+    report::ReportOptions opt;
     opt.runs_dir = o->runs_dir;
     opt.out_dir = o->out;
     opt.gnuplot = o->gnuplot;
@@ -32,7 +32,7 @@ Action add_report(CLI::App& app) {
     opt.log = [o](const std::string& m) {
       if (!o->quiet) std::cerr << "report: " << m << "\n";
     };
-    const experiments::ReportFiles f = experiments::write_report(opt);
+    const report::ReportFiles f = report::write_report(opt);
     if (f.printed_summary.empty())
       std::cout << "No PTQ results yet (no eval/*/ptq.json): run nurture ptq on a checkpoint, or nurture sweep.\n";
     else

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 struct ReportOptions {
   std::filesystem::path runs_dir;
@@ -35,4 +35,4 @@ struct ReportFiles {
 // else is already on disk. Also throws when runs_dir holds no results.
 ReportFiles write_report(const ReportOptions& options);
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "experiments/plot_gnuplot.h"
-#include "experiments/report_data.h"
-#include "experiments/report_table.h"
+#include "report/plot_gnuplot.h"
+#include "report/report_data.h"
+#include "report/report_table.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 // `sections` are summary_sections(); `plots` link to plots/<name>.png next to index.html.
 std::string index_html(const RunTree& tree, const std::vector<Section>& sections, const std::vector<Plot>& plots,
                        const std::string& command);
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -6,10 +6,10 @@
 
 #include <optional>
 
-#include "experiments/report_data.h"
-#include "experiments/report_table.h"
+#include "report/report_data.h"
+#include "report/report_table.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 // The indicators of one variant, from its metrics.jsonl (empty when not logged).
 struct KnobIndicators {
@@ -25,4 +25,4 @@ KnobIndicators knob_indicators(const Variant& v);
 // The section for summary.md / index.html; none when no variant logged the knob fields.
 std::optional<Section> mechanisms_section(const RunTree& tree);
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -1,6 +1,6 @@
-#include "experiments/html_index.h"
+#include "report/html_index.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 namespace {
 
@@ -106,4 +106,4 @@ std::string index_html(const RunTree& tree, const std::vector<Section>& sections
   return h + "</body>\n</html>\n";
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -1,15 +1,15 @@
-#include "experiments/report_tables.h"
+#include "report/report_tables.h"
 
 #include <algorithm>
 #include <cmath>
 #include <set>
 
-#include "experiments/report_axes.h"
-#include "experiments/report_ladder.h"
-#include "experiments/report_mechanisms.h"
-#include "experiments/report_paired.h"
+#include "report/report_axes.h"
+#include "report/report_ladder.h"
+#include "report/report_mechanisms.h"
+#include "report/report_paired.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 namespace {
 
@@ -674,4 +674,4 @@ std::string summary_markdown(const RunTree& tree, const std::string& command) {
   return s + to_markdown(summary_sections(tree));
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -1,11 +1,11 @@
-#include "experiments/paired_stats.h"
+#include "report/paired_stats.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 namespace {
 
@@ -122,4 +122,4 @@ std::vector<std::optional<double>> holm_adjusted(const std::vector<std::optional
   return out;
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "experiments/report_data.h"
-#include "experiments/report_table.h"
+#include "report/report_data.h"
+#include "report/report_table.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 // summary.csv's columns, in order: the fixed ones with one column per grid axis inserted
 // after "status" (docs/OUTPUT-FORMATS.md documents them).
@@ -22,4 +22,4 @@ std::vector<Section> summary_sections(const RunTree& tree);
 // summary.md: a title, the command that made it, then summary_sections().
 std::string summary_markdown(const RunTree& tree, const std::string& command);
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "experiments/report_data.h"
+#include "report/report_data.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 struct Plot {
   std::string name;     // plots/<name>.gp, .dat, .png
@@ -30,4 +30,4 @@ std::filesystem::path find_program(const std::string& program);
 void render_plots(const std::vector<Plot>& plots, const std::filesystem::path& plots_dir,
                   const std::string& gnuplot = "gnuplot");
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

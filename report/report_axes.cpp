@@ -1,14 +1,14 @@
-#include "experiments/report_axes.h"
+#include "report/report_axes.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <set>
 
-#include "experiments/paired_stats.h"
-#include "experiments/report_table.h"
+#include "report/paired_stats.h"
+#include "report/report_table.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 namespace {
 
@@ -193,4 +193,4 @@ std::string cell_text(const Cell& c, int digits, bool interval) {
   return fmt(*m, digits) + (h ? " ± " + fmt(*h, digits) : "");
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -1,4 +1,4 @@
-#include "experiments/plot_gnuplot.h"
+#include "report/plot_gnuplot.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -14,12 +14,12 @@
 #include <stdexcept>
 
 #include "core/atomic_file.h"
-#include "experiments/report_axes.h"
-#include "experiments/report_ladder.h"
-#include "experiments/report_paired.h"
-#include "experiments/report_table.h"
+#include "report/report_axes.h"
+#include "report/report_ladder.h"
+#include "report/report_paired.h"
+#include "report/report_table.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 namespace fs = std::filesystem;
 
@@ -631,4 +631,4 @@ void render_plots(const std::vector<Plot>& plots, const fs::path& plots_dir, con
   }
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

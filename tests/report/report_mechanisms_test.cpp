@@ -4,11 +4,11 @@
 
 #include <filesystem>
 
-#include "experiments/report_data.h"
-#include "experiments/report_mechanisms.h"
+#include "report/report_data.h"
+#include "report/report_mechanisms.h"
 #include "tests/support/support.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 namespace {
 
 namespace fs = std::filesystem;
@@ -60,4 +60,4 @@ TEST(ReportMechanisms, NoSectionWithoutKnobFields) {
 }
 
 }  // namespace
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -1,10 +1,10 @@
-#include "experiments/report_table.h"
+#include "report/report_table.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 namespace {
 
@@ -105,4 +105,4 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 // One line of metrics.jsonl. Absent fields stay empty (validation lines have no `loss`,
 // fp32 runs have no telemetry).
@@ -147,4 +147,4 @@ std::vector<MetricsRecord> read_metrics(const std::filesystem::path& file);
 PtqResult read_ptq(const std::filesystem::path& file);
 AnalysisResult read_analysis(const std::filesystem::path& file);
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -9,15 +9,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "experiments/plot_gnuplot.h"
-#include "experiments/report.h"
-#include "experiments/report_axes.h"
-#include "experiments/report_data.h"
-#include "experiments/report_ladder.h"
-#include "experiments/report_paired.h"
+#include "report/plot_gnuplot.h"
+#include "report/report.h"
+#include "report/report_axes.h"
+#include "report/report_data.h"
+#include "report/report_ladder.h"
+#include "report/report_paired.h"
 #include "tests/support/support.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 namespace {
 
 namespace fs = std::filesystem;
@@ -428,4 +428,4 @@ TEST_F(SeedsReportTest, Figure4HistogramsAreDrawn) {
 }
 
 }  // namespace
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "experiments/report_data.h"
-#include "experiments/report_paired.h"
-#include "experiments/report_table.h"
+#include "report/report_data.h"
+#include "report/report_paired.h"
+#include "report/report_table.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 struct LadderRung {
   int bits = 0;
@@ -35,4 +35,4 @@ std::optional<LadderRung> smallest_bits_under(const Point& point, const Ladder& 
 // The ladder's tables for summary.md / index.html (none without ladders).
 std::vector<Section> ladder_sections(const RunTree& tree);
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 struct Table {
   std::vector<std::string> header;
@@ -40,4 +40,4 @@ std::string opt(const std::optional<double>& v, int decimals = -1);
 std::string exact(double v);
 std::string csv_field(const std::string& s);
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

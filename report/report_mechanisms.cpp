@@ -1,9 +1,9 @@
-#include "experiments/report_mechanisms.h"
+#include "report/report_mechanisms.h"
 
 #include <algorithm>
 #include <numeric>
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 bool KnobIndicators::any() const {
   return weight_norm_last || decay_factor || clipped_fraction || scale_growths || ln1_gain_std || residual_max;
@@ -61,4 +61,4 @@ std::optional<Section> mechanisms_section(const RunTree& tree) {
   return s;
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "experiments/report_data.h"
+#include "report/report_data.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 struct AxisGroup {
   std::string label;  // the other axes' values, e.g. "dtype=bf16, dropout=0"; "all" if none
@@ -83,4 +83,4 @@ std::string cell_text(const Cell& c, int digits, bool interval);
 // "optim.weight_decay" -> "weight_decay": tables and legends stay narrow.
 std::string short_axis(const std::string& axis);
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

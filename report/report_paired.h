@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "experiments/paired_stats.h"
-#include "experiments/report_axes.h"
-#include "experiments/report_data.h"
+#include "report/paired_stats.h"
+#include "report/report_axes.h"
+#include "report/report_data.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 // The variants of one grid point, one per seed.
 struct Point {
@@ -57,4 +57,4 @@ std::string difference_text(const ControlDifference& d, int digits);
 // "effect", "none detected", "one seed", "failed", or kMissing.
 std::string verdict_text(const ControlDifference& d);
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

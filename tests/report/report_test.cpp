@@ -8,20 +8,20 @@
 #include <fstream>
 #include <sstream>
 
-#include "experiments/plot_gnuplot.h"
-#include "experiments/report.h"
-#include "experiments/report_axes.h"
-#include "experiments/report_data.h"
-#include "experiments/report_table.h"
-#include "experiments/report_tables.h"
+#include "report/plot_gnuplot.h"
+#include "report/report.h"
+#include "report/report_axes.h"
+#include "report/report_data.h"
+#include "report/report_table.h"
+#include "report/report_tables.h"
 #include "tests/support/support.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kTree = fs::path(NURTURE_SOURCE_DIR) / "tests/experiments/fixtures/report_tree";
+const fs::path kTree = fs::path(NURTURE_SOURCE_DIR) / "tests/report/fixtures/report_tree";
 
 using test::read_text;
 
@@ -384,4 +384,4 @@ TEST(ReportAxesTest, SeedsAreReplicatesOfOnePoint) {
 }
 
 }  // namespace
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -1,10 +1,10 @@
-#include "experiments/report_ladder.h"
+#include "report/report_ladder.h"
 
 #include <algorithm>
 
-#include "experiments/report_axes.h"
+#include "report/report_axes.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 std::vector<Ladder> bit_ladders(const RunTree& tree) {
   Ladder act{"activation", "activation bits (weights int8)", {}};
@@ -85,4 +85,4 @@ std::vector<Section> ladder_sections(const RunTree& tree) {
   return out;
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

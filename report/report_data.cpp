@@ -1,4 +1,4 @@
-#include "experiments/report_data.h"
+#include "report/report_data.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -442,4 +442,4 @@ RunTree load_run_tree(const fs::path& root) {
   return t;
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -1,12 +1,12 @@
-// experiments/paired_stats: the incomplete beta and Student t functions against closed forms and
+// report/paired_stats: the incomplete beta and Student t functions against closed forms and
 // published table values, and paired differences worked out by hand.
-#include "experiments/paired_stats.h"
+#include "report/paired_stats.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-namespace nurture::experiments {
+namespace nurture::report {
 namespace {
 
 TEST(PairedStatsTest, IncompleteBetaMatchesClosedForms) {
@@ -106,4 +106,4 @@ TEST(PairedStatsTest, HolmAdjustment) {
 }
 
 }  // namespace
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 // The regularized incomplete beta function I_x(a, b), a, b > 0, 0 <= x <= 1 (continued
 // fraction, modified Lentz; relative accuracy ~1e-14). Throws std::invalid_argument outside
@@ -49,4 +49,4 @@ PairedDifference paired_difference(const std::vector<double>& differences, doubl
 // assuming the tests independent — a report with a hundred rows otherwise shows ~5 by chance.
 std::vector<std::optional<double>> holm_adjusted(const std::vector<std::optional<double>>& p);
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

@@ -1,12 +1,12 @@
-#include "experiments/report.h"
+#include "report/report.h"
 
 #include "core/atomic_file.h"
-#include "experiments/html_index.h"
-#include "experiments/plot_gnuplot.h"
-#include "experiments/report_data.h"
-#include "experiments/report_tables.h"
+#include "report/html_index.h"
+#include "report/plot_gnuplot.h"
+#include "report/report_data.h"
+#include "report/report_tables.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 namespace fs = std::filesystem;
 
@@ -63,4 +63,4 @@ ReportFiles write_report(const ReportOptions& o) {
   return f;
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report

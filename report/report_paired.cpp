@@ -1,10 +1,10 @@
-#include "experiments/report_paired.h"
+#include "report/report_paired.h"
 
 #include <algorithm>
 
-#include "experiments/report_table.h"
+#include "report/report_table.h"
 
-namespace nurture::experiments {
+namespace nurture::report {
 
 namespace {
 
@@ -156,4 +156,4 @@ std::string verdict_text(const ControlDifference& d) {
   return v.empty() ? kMissing : v;
 }
 
-}  // namespace nurture::experiments
+}  // namespace nurture::report
