@@ -120,8 +120,9 @@ void load_variant_files(Variant& v) {
     try {
       const json s = parse_json_file(v.dir / "status.json");
       if (v.error.empty()) v.error = str(s, "error");
-      for (const auto& [key, into] : {std::pair<const char*, std::map<std::string, double>*>{"seconds", &v.stage_seconds},
-                                      {"cpu_seconds", &v.stage_cpu_seconds}})
+      for (const auto& [key, into] :
+           {std::pair<const char*, std::map<std::string, double>*>{"seconds", &v.stage_seconds},
+            {"cpu_seconds", &v.stage_cpu_seconds}})
         if (s.contains(key) && s[key].is_object())
           for (const auto& [stage, x] : s[key].items())
             if (x.is_number()) (*into)[stage] = x.get<double>();

@@ -335,8 +335,7 @@ Table paired_table(std::vector<std::string> lead, const std::vector<PairedRow>& 
     const std::string verdict = verdict_text(d);
     const bool tested = holm[i].has_value() && (verdict == "effect" || verdict == "none detected");
     row.insert(row.end(), {std::to_string(d.pairs), difference_text(d, digits),
-                           d.diff.mde80 ? fmt(*d.diff.mde80, digits) : kMissing, verdict, pfmt(p[i]),
-                           pfmt(holm[i]),
+                           d.diff.mde80 ? fmt(*d.diff.mde80, digits) : kMissing, verdict, pfmt(p[i]), pfmt(holm[i]),
                            tested ? (*holm[i] < 0.05 ? "effect" : "none detected") : verdict});
     t.rows.push_back(std::move(row));
   }
@@ -378,8 +377,8 @@ std::vector<Section> paired_sections(const RunTree& tree) {
     std::vector<PairedRow> rows;
     for (const auto& c : contrasts)
       for (const auto& r : recipes)
-        rows.push_back({{c.change, c.at, r},
-                        difference_from_control(tree, points[c.point], points[c.reference], r, measure)});
+        rows.push_back(
+            {{c.change, c.at, r}, difference_from_control(tree, points[c.point], points[c.reference], r, measure)});
     Section s;
     s.level = 3;
     s.title = "One axis at a time: % degradation of " + what;
@@ -605,9 +604,9 @@ std::optional<Section> cost_section(const RunTree& tree) {
   s.title = "Cost (CPU-seconds per stage)";
   s.text =
       "From each variant's status.json: CPU time (user + system) of each stage, the child processes "
-      "included, then the variant's total and its wall time (the last row sums them: variants that ran side by side with "
-      "`--jobs` overlap, so that is not the sweep's wall time). CPU time depends little on what else ran on the "
-      "machine; wall time does. The machine is not recorded here: see the grid's notes.";
+      "included, then the variant's total and its wall time (the last row sums them: variants that ran side "
+      "by side with `--jobs` overlap, so that is not the sweep's wall time). CPU time depends little on what "
+      "else ran on the machine; wall time does. The machine is not recorded here: see the grid's notes.";
   s.table.header = {"variant", "train", "ptq", "analyze", "total CPU-s", "wall s"};
   s.table.numeric = {false, true, true, true, true, true};
   std::map<std::string, double> sum;

@@ -174,10 +174,9 @@ TEST(GridTest, ShippedGridsLoad) {
   // are named by their seed alone.
   EXPECT_EQ(n.size(), 39u);
   for (const char* seed : {"seed=1", "seed=2", "seed=3"})
-    for (const char* point :
-         {"", ",paper_wd=0.001,clip=none", ",paper_wd=0.01,clip=none", ",clip=none", ",paper_wd=0.001", ",dropout=0.1",
-          ",dropout=0.4", ",dropout=0.8", ",dtype=fp16", ",paper_wd=0.01", ",paper_wd=0.01,dtype=fp16",
-          ",pos=sinusoidal", ",pos=alibi"}) {
+    for (const char* point : {"", ",paper_wd=0.001,clip=none", ",paper_wd=0.01,clip=none", ",clip=none",
+                              ",paper_wd=0.001", ",dropout=0.1", ",dropout=0.4", ",dropout=0.8", ",dtype=fp16",
+                              ",paper_wd=0.01", ",paper_wd=0.01,dtype=fp16", ",pos=sinusoidal", ",pos=alibi"}) {
       const std::string want = std::string(seed) + point;
       EXPECT_NE(std::find(n.begin(), n.end(), want), n.end()) << want;
     }

@@ -203,8 +203,8 @@ TEST_F(SeedsReportTest, OneAxisContrastsOfTwoAxisPoints) {
   ASSERT_EQ(cs.size(), 2u);  // only the two-axis point has contrasts, one per axis it changes
   for (const Contrast& c : cs) {
     EXPECT_EQ(points[c.point].label, "grad_clip=null,dtype=fp16");
-    const ControlDifference d = difference_from_control(t, points[c.point], points[c.reference], "w8a8",
-                                                        heldout_degradation);
+    const ControlDifference d =
+        difference_from_control(t, points[c.point], points[c.reference], "w8a8", heldout_degradation);
     EXPECT_EQ(d.diff.n, 3);
     if (c.axis == "optim.grad_clip") {
       EXPECT_EQ(c.change, "grad_clip=null vs 1");
@@ -219,8 +219,7 @@ TEST_F(SeedsReportTest, OneAxisContrastsOfTwoAxisPoints) {
   }
   const std::string md = read_text(report().markdown);
   EXPECT_NE(md.find("### One axis at a time: % degradation of held-out bits/byte"), std::string::npos) << md;
-  EXPECT_NE(md.find("| dtype=fp16 vs bf16 | grad_clip=null | w8a8 | 3 | +4.000 [1.516, 6.484] |"),
-            std::string::npos)
+  EXPECT_NE(md.find("| dtype=fp16 vs bf16 | grad_clip=null | w8a8 | 3 | +4.000 [1.516, 6.484] |"), std::string::npos)
       << md;
 }
 
