@@ -30,6 +30,9 @@ ReportFiles write_report(const ReportOptions& o) {
   f.html = out / "index.html";
   core::write_file_atomic(f.csv, summary_csv(tree));
   core::write_file_atomic(f.markdown, summary_markdown(tree, o.command));
+  // Always written (a header alone without a control point), so a stale file never outlives its run.
+  f.paired_csv = out / "paired.csv";
+  core::write_file_atomic(f.paired_csv, paired_csv(tree));
   const std::vector<Section> sections = summary_sections(tree);
   // The printed summary leads with the held-out measure, as the tables do.
   bool in_paired = false;
@@ -55,7 +58,7 @@ ReportFiles write_report(const ReportOptions& o) {
     for (const auto& p : plots) f.pngs.push_back(out / "plots" / (p.name + ".png"));
   }
   core::write_file_atomic(f.html, index_html(tree, sections, plots, o.command));
-  log("wrote " + f.csv.string() + ", " + f.markdown.string() + ", " + f.html.string());
+  log("wrote " + f.csv.string() + ", " + f.paired_csv.string() + ", " + f.markdown.string() + ", " + f.html.string());
   if (!plots.empty()) {
     log("drawing " + std::to_string(plots.size()) + " plot(s) with gnuplot");
     render_plots(plots, out / "plots", o.gnuplot);

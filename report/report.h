@@ -1,4 +1,4 @@
-// `nurture report`: turns a sweep's output tree into summary.csv, summary.md, plots/*.png
+// `nurture report`: turns a sweep's output tree into summary.csv, paired.csv, summary.md, plots/*.png
 // (with their gnuplot data and scripts) and index.html.
 #pragma once
 
@@ -20,6 +20,7 @@ struct ReportOptions {
 
 struct ReportFiles {
   std::filesystem::path csv, markdown, html;
+  std::filesystem::path paired_csv;         // the header alone when the grid has no control point
   std::vector<std::filesystem::path> pngs;  // drawn (or, if gnuplot failed, meant to be)
   std::string heldout_table;                // Markdown: held-out bits/byte % degradation per variant x recipe
   std::string degradation_table;            // Markdown: task-mean % degradation (± SE) per variant x recipe

@@ -307,101 +307,164 @@ std::vector<Section> axis_sections(const RunTree& tree) {
   return out;
 }
 
-namespace {
-
-// One row of a paired-comparison table: its leading cells and the comparison.
-struct PairedRow {
-  std::vector<std::string> cells;
-  ControlDifference d;
-};
-
 // A paired-comparison table: the leading cells, then seeds, difference [95% CI], MDE80, verdict,
-// p, and Holm's adjustment over the table's rows (one family per table).
-Table paired_table(std::vector<std::string> lead, const std::vector<PairedRow>& rows, int digits) {
+// p, and Holm's adjustment over the family's rows (one family per table).
+Table paired_table(const PairedFamily& f) {
   Table t;
-  t.header = std::move(lead);
+  t.header = f.lead;
   t.numeric.assign(t.header.size(), false);
   for (const char* h : {"seeds", "difference [95% CI]", "MDE80", "verdict", "p", "Holm p", "after Holm"}) {
     t.header.push_back(h);
     t.numeric.push_back(std::string(h) != "verdict" && std::string(h) != "after Holm");
   }
-  std::vector<std::optional<double>> p;
-  for (const auto& r : rows) p.push_back(r.d.is_failed() ? std::nullopt : r.d.diff.p_value);
-  const auto holm = holm_adjusted(p);
   auto pfmt = [](const std::optional<double>& x) { return x ? (*x < 0.001 ? "<0.001" : fmt(*x, 3)) : kMissing; };
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const ControlDifference& d = rows[i].d;
-    std::vector<std::string> row = rows[i].cells;
+  for (const PairedRow& r : f.rows) {
+    const ControlDifference& d = r.d;
+    std::vector<std::string> row = r.cells;
     const std::string verdict = verdict_text(d);
-    const bool tested = holm[i].has_value() && (verdict == "effect" || verdict == "none detected");
-    row.insert(row.end(), {std::to_string(d.pairs), difference_text(d, digits),
-                           d.diff.mde80 ? fmt(*d.diff.mde80, digits) : kMissing, verdict, pfmt(p[i]), pfmt(holm[i]),
-                           tested ? (*holm[i] < 0.05 ? "effect" : "none detected") : verdict});
+    row.insert(row.end(), {std::to_string(d.pairs), difference_text(d, f.digits),
+                           d.diff.mde80 ? fmt(*d.diff.mde80, f.digits) : kMissing, verdict, pfmt(r.p), pfmt(r.holm_p),
+                           r.verdict_after_holm()});
     t.rows.push_back(std::move(row));
   }
   return t;
 }
 
+const char* const kPairedHeadText =
+    "For each point (the variants that differ from the control in the same axes; seeds are replicates), the "
+    "mean over seeds of (point − control), each seed of the point paired with the control's run of the same "
+    "seed, in percentage points of degradation (positive = the point degrades more). 95% CI: mean ± t(0.975, "
+    "n − 1) · sd / √n. verdict: \"effect\" when the interval excludes 0, else \"none detected\". MDE80: the "
+    "smallest true difference this many seeds would detect with 80% power at the 5% level, (t(0.975, n − 1) + "
+    "t(0.8, n − 1)) · sd / √n; a smaller effect can exist unseen. A seed that failed on either side fails the "
+    "comparison (it is not dropped). Each row is its own test at the 5% level, not corrected for the others: "
+    "among k rows about 0.05·k \"effect\" verdicts are expected by chance when nothing differs. p is the "
+    "paired t-test's two-sided p-value (below 0.05 exactly when the interval excludes 0); Holm p is Holm's "
+    "adjustment over every row of its table, and \"after Holm\" the verdict at that level, which keeps the "
+    "chance of any false effect in the table at 5%. An effect that matters should also hold across recipes "
+    "or a replication. The same rows, with full precision, are in paired.csv.";
+
 }  // namespace
 
-// Every grid point against the control point, paired by seed (report_paired.h), then the
-// two-axis points one axis at a time.
-std::vector<Section> paired_sections(const RunTree& tree) {
-  std::vector<Section> out;
+std::string PairedRow::verdict_after_holm() const {
+  const std::string v = verdict_text(d);
+  const bool tested = holm_p.has_value() && (v == "effect" || v == "none detected");
+  return tested ? (*holm_p < 0.05 ? "effect" : "none detected") : v;
+}
+
+std::vector<PairedFamily> paired_families(const RunTree& tree) {
+  std::vector<PairedFamily> out;
   const std::vector<Point> points = grid_points(tree);
   if (points.size() < 2 || !points.front().control) return out;
   // Every recipe, not only the paper's two: at small scale the ladder's narrow rungs are where
   // a difference between points can show.
   const auto recipes = final_recipes(tree);
-  int most_pairs = 0;
-  Section head;
-  head.title = "Differences from the control, paired by seed";
-  std::vector<std::pair<Measure, std::string>> measures;
-  if (has_heldout(tree, recipes)) measures.push_back({heldout_degradation, "held-out bits/byte"});
-  measures.push_back({task_mean_degradation, "task mean"});
-  for (const auto& [measure, what] : measures) {
-    std::vector<PairedRow> rows;
+  std::vector<std::tuple<Measure, std::string, std::string>> measures;
+  if (has_heldout(tree, recipes)) measures.push_back({heldout_degradation, "heldout", "held-out bits/byte"});
+  measures.push_back({task_mean_degradation, "task_mean", "task mean"});
+  auto family = [](std::string kind, std::string measure, std::string what, std::vector<std::string> lead,
+                   bool heldout) {
+    PairedFamily f;
+    f.kind = std::move(kind);
+    f.measure = std::move(measure);
+    f.what = std::move(what);
+    f.lead = std::move(lead);
+    f.digits = heldout ? 3 : 2;
+    return f;
+  };
+  for (const auto& [measure, key, what] : measures) {
+    PairedFamily f = family("vs_control", key, what, {"point", "recipe"}, measure == heldout_degradation);
     for (size_t i = 1; i < points.size(); ++i)
-      for (const auto& r : recipes) {
-        rows.push_back({{points[i].label, r}, difference_from_control(tree, points[i], points.front(), r, measure)});
-        most_pairs = std::max(most_pairs, rows.back().d.pairs);
-      }
-    Section s;
-    s.level = 3;
-    s.title = "Point − control: % degradation of " + what;
-    s.table = paired_table({"point", "recipe"}, rows, measure == heldout_degradation ? 3 : 2);
-    out.push_back(s);
+      for (const auto& r : recipes)
+        f.rows.push_back({{points[i].label, r},
+                          points[i].label,
+                          "control",
+                          "",
+                          r,
+                          difference_from_control(tree, points[i], points.front(), r, measure),
+                          {},
+                          {}});
+    out.push_back(std::move(f));
   }
   const std::vector<Contrast> contrasts = one_axis_contrasts(points);
-  for (const auto& [measure, what] : contrasts.empty() ? decltype(measures){} : measures) {
-    std::vector<PairedRow> rows;
-    for (const auto& c : contrasts)
-      for (const auto& r : recipes)
-        rows.push_back(
-            {{c.change, c.at, r}, difference_from_control(tree, points[c.point], points[c.reference], r, measure)});
+  if (!contrasts.empty())
+    for (const auto& [measure, key, what] : measures) {
+      PairedFamily f = family("one_axis", key, what, {"change", "at", "recipe"}, measure == heldout_degradation);
+      for (const auto& c : contrasts)
+        for (const auto& r : recipes)
+          f.rows.push_back({{c.change, c.at, r},
+                            points[c.point].label,
+                            points[c.reference].label,
+                            c.at,
+                            r,
+                            difference_from_control(tree, points[c.point], points[c.reference], r, measure),
+                            {},
+                            {}});
+      out.push_back(std::move(f));
+    }
+  // p, and Holm's adjustment within each family; a failed comparison has no p and stays out.
+  for (auto& f : out) {
+    std::vector<std::optional<double>> p;
+    for (const auto& r : f.rows) p.push_back(r.d.is_failed() ? std::nullopt : r.d.diff.p_value);
+    const auto holm = holm_adjusted(p);
+    for (size_t i = 0; i < f.rows.size(); ++i) {
+      f.rows[i].p = p[i];
+      f.rows[i].holm_p = holm[i];
+    }
+  }
+  return out;
+}
+
+std::string paired_csv(const RunTree& tree) {
+  std::string out;
+  auto line = [&out](const std::vector<std::string>& fields) {
+    for (size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + csv_field(fields[i]);
+    out += "\n";
+  };
+  auto num = [](const std::optional<double>& x) { return x ? exact(*x) : std::string(); };
+  line({"comparison", "measure", "point", "reference", "at", "recipe", "n_seeds", "diff_pct", "ci95_low", "ci95_high",
+        "mde80_pct", "p_value", "holm_p_value", "family_size", "verdict", "verdict_after_holm", "failed_seeds"});
+  for (const auto& f : paired_families(tree)) {
+    const std::string family_size = std::to_string(f.rows.size());
+    for (const auto& r : f.rows) {
+      const bool has = r.d.pairs > 0 && !r.d.is_failed();
+      line({f.kind, f.measure, r.point, r.reference, r.at, r.recipe, std::to_string(r.d.pairs),
+            has ? exact(r.d.diff.mean) : "", has ? num(r.d.diff.ci_low) : "", has ? num(r.d.diff.ci_high) : "",
+            has ? num(r.d.diff.mde80) : "", num(r.p), num(r.holm_p), family_size, verdict_text(r.d),
+            r.verdict_after_holm(), std::to_string(r.d.failed)});
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Every grid point against the control point, paired by seed (report_paired.h), then the
+// two-axis points one axis at a time.
+std::vector<Section> paired_sections(const RunTree& tree) {
+  std::vector<Section> out;
+  const std::vector<PairedFamily> families = paired_families(tree);
+  if (families.empty()) return out;
+  int most_pairs = 0;
+  for (const auto& f : families) {
+    for (const auto& r : f.rows) most_pairs = std::max(most_pairs, r.d.pairs);
     Section s;
     s.level = 3;
-    s.title = "One axis at a time: % degradation of " + what;
-    s.text =
-        "Points that differ from the control in two axes, against the point that differs from them in one "
-        "axis only (which takes the control's value there), paired by seed as above: the change in `change` "
-        "with every other axis held at `at`.";
-    s.table = paired_table({"change", "at", "recipe"}, rows, measure == heldout_degradation ? 3 : 2);
-    out.push_back(s);
+    if (f.kind == "vs_control") {
+      s.title = "Point − control: % degradation of " + f.what;
+    } else {
+      s.title = "One axis at a time: % degradation of " + f.what;
+      s.text =
+          "Points that differ from the control in two axes, against the point that differs from them in one "
+          "axis only (which takes the control's value there), paired by seed as above: the change in `change` "
+          "with every other axis held at `at`.";
+    }
+    s.table = paired_table(f);
+    out.push_back(std::move(s));
   }
-  head.text =
-      "For each point (the variants that differ from the control in the same axes; seeds are replicates), the "
-      "mean over seeds of (point − control), each seed of the point paired with the control's run of the same "
-      "seed, in percentage points of degradation (positive = the point degrades more). 95% CI: mean ± t(0.975, "
-      "n − 1) · sd / √n. verdict: \"effect\" when the interval excludes 0, else \"none detected\". MDE80: the "
-      "smallest true difference this many seeds would detect with 80% power at the 5% level, (t(0.975, n − 1) + "
-      "t(0.8, n − 1)) · sd / √n; a smaller effect can exist unseen. A seed that failed on either side fails the "
-      "comparison (it is not dropped). Each row is its own test at the 5% level, not corrected for the others: "
-      "among k rows about 0.05·k \"effect\" verdicts are expected by chance when nothing differs. p is the "
-      "paired t-test's two-sided p-value (below 0.05 exactly when the interval excludes 0); Holm p is Holm's "
-      "adjustment over every row of its table, and \"after Holm\" the verdict at that level, which keeps the "
-      "chance of any false effect in the table at 5%. An effect that matters should also hold across recipes "
-      "or a replication.";
+  Section head;
+  head.title = "Differences from the control, paired by seed";
+  head.text = kPairedHeadText;
   if (most_pairs < 2)
     head.text +=
         " Every point has one seed here, so there is no interval: train more seeds (`seed: [...]` as an axis, see "

@@ -280,6 +280,28 @@ TEST_F(SeedsReportTest, PairedDifferencesWithConfidenceIntervals) {
       EXPECT_NE(line.find(",effect,"), std::string::npos) << line;
     }
   EXPECT_TRUE(seen) << csv;
+
+  // paired.csv: the rows of summary.md's paired tables at full precision, with p and Holm p per
+  // family. fp16 w8a8 held-out: p 0.013 (Holm 0.026 over the 3 tested rows); fp16 w4 failed, so it
+  // has no p, stays out of the family's adjustment and says so.
+  const std::string pc = read_text(f.paired_csv);
+  EXPECT_EQ(pc.substr(0, pc.find('\n')),
+            "comparison,measure,point,reference,at,recipe,n_seeds,diff_pct,ci95_low,ci95_high,mde80_pct,p_value,"
+            "holm_p_value,family_size,verdict,verdict_after_holm,failed_seeds");
+  auto row_of = [&](const std::string& prefix) {
+    const size_t at = pc.find("\n" + prefix);
+    return at == std::string::npos ? std::string() : pc.substr(at + 1, pc.find('\n', at + 1) - at - 1);
+  };
+  const std::string fp16_row = row_of("vs_control,heldout,dtype=fp16,control,,w8a8,3,");
+  ASSERT_FALSE(fp16_row.empty()) << pc;
+  EXPECT_NE(fp16_row.find(",1.25793114"), std::string::npos) << fp16_row;
+  EXPECT_NE(fp16_row.find(",0.01307245756"), std::string::npos) << fp16_row;  // p
+  EXPECT_NE(fp16_row.find(",0.02614491512"), std::string::npos) << fp16_row;  // Holm: 2 · p
+  EXPECT_NE(fp16_row.find(",4,effect,effect,0"), std::string::npos) << fp16_row;
+  const std::string failed_row = row_of("vs_control,heldout,dtype=fp16,control,,w4,3,");
+  ASSERT_FALSE(failed_row.empty()) << pc;
+  EXPECT_NE(failed_row.find(",3,,,,,,,4,failed,failed,1"), std::string::npos) << failed_row;
+  EXPECT_FALSE(row_of("vs_control,task_mean,grad_clip=null,control,,w8a8,3,").empty()) << pc;
 }
 
 // A sweep still running: the control and the clip point have no results yet. Figures whose
