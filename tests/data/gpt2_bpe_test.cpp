@@ -130,6 +130,22 @@ TEST(DataGpt2Bpe, MatchesTransformersOnAMultilingualCorpus) {
   EXPECT_EQ(checked, 30);
 }
 
+TEST(DataGpt2Bpe, MatchesNanoGptTokenCountsOnTinyShakespeare) {
+  // karpathy/nanoGPT data/shakespeare/prepare.py (at a71a704b61c5c5fcf8af07c8fb76e4e5b95f3c89) encodes
+  // char-rnn's input.txt (the file datasets/tinyshakespeare ships) split at int(n * 0.9) characters
+  // with tiktoken "gpt2" and records "train.bin has 301,966 tokens, val.bin has 36,059 tokens". The
+  // file is ASCII, so characters are bytes. A million bytes of running text: every merge that
+  // English text meets, and newlines and blank lines throughout.
+  const std::string text = read_file(fs::path(NURTURE_SOURCE_DIR) / "datasets/tinyshakespeare/input.txt");
+  ASSERT_EQ(text.size(), 1'115'394u);
+  const size_t cut = text.size() * 9 / 10;
+  const Ids train = gpt2().encode(std::string_view(text).substr(0, cut));
+  const Ids val = gpt2().encode(std::string_view(text).substr(cut));
+  EXPECT_EQ(train.size(), 301'966u);
+  EXPECT_EQ(val.size(), 36'059u);
+  EXPECT_EQ(gpt2().decode(train) + gpt2().decode(val), text);
+}
+
 TEST(DataGpt2Bpe, WhitespaceRunsAreNotSplitAtLines) {
   // GPT-2's pattern keeps a whitespace run whole unless a word follows, which then takes the run's
   // last character (\s+(?!\S) backtracks by one): "\n\n" at the end is the single token "ĊĊ" (628,
