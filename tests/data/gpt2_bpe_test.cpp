@@ -11,6 +11,7 @@
 #include "data/error.h"
 #include "data/file_io.h"
 #include "data/hash.h"
+#include "data/token_shard.h"
 #include "data/tokenizer.h"
 #include "test_support.h"
 
@@ -255,6 +256,18 @@ TEST(DataGpt2Bpe, LongRunsRoundTrip) {
     for (int i = 0; i < 10'000; ++i) big += c;
     for (const std::string& s : {big, " " + big, " " + big + "\n"}) ASSERT_EQ(gpt2().decode(gpt2().encode(s)), s) << c;
   }
+}
+
+TEST(DataGpt2Bpe, ParallelCorpusEncodingEqualsOneCall) {
+  // encode_corpus cuts the text into ~64 KB chunks after a '\n'. Most newlines here sit in runs
+  // ("\n\n  ", " \n") whose split depends on what follows, so a cut at an arbitrary newline would
+  // change the ids; only the "end\nstart" newlines, one per ~15 KB, are safe places to cut.
+  std::string text;
+  while (text.size() < 300'000) {
+    for (int i = 0; i < 1000; ++i) text += "word\n\n  word \n";
+    text += "end\nstart ";
+  }
+  EXPECT_EQ(encode_corpus(gpt2(), text), gpt2().encode(text));
 }
 
 TEST(DataGpt2Bpe, CopiesShareOneModelAndEncodeConcurrently) {
