@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "data/error.h"
@@ -268,6 +269,61 @@ TEST(DataGpt2Bpe, ParallelCorpusEncodingEqualsOneCall) {
     text += "end\nstart ";
   }
   EXPECT_EQ(encode_corpus(gpt2(), text), gpt2().encode(text));
+}
+
+// GPT-2's bpe() as openai/gpt-2 src/encoder.py writes it, on token spellings: find the adjacent pair
+// with the lowest rank in vocab.bpe, merge every occurrence left to right, repeat.
+Ids reference_bpe(const std::string& word) {
+  static const auto ranks = [] {
+    std::unordered_map<std::string, int> r;  // "left right" -> rank
+    const std::string text = read_file(kDir / "vocab.bpe");
+    size_t pos = text.find('\n') + 1;  // after "#version: 0.2"
+    for (int rank = 0; pos < text.size(); ++rank) {
+      const size_t nl = text.find('\n', pos);
+      r.emplace(text.substr(pos, nl - pos), rank);
+      pos = nl + 1;
+    }
+    return r;
+  }();
+  static const auto vocab = nlohmann::json::parse(read_file(kDir / "encoder.json"));
+  std::vector<std::string> parts;
+  for (char c : word) parts.push_back(gpt2().piece(gpt2().encode(std::string(1, c)).at(0)));
+  while (parts.size() > 1) {
+    int best = -1;
+    std::string first, second;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      const auto it = ranks.find(parts[i] + " " + parts[i + 1]);
+      if (it != ranks.end() && (best < 0 || it->second < best)) {
+        best = it->second;
+        first = parts[i];
+        second = parts[i + 1];
+      }
+    }
+    if (best < 0) break;
+    std::vector<std::string> merged;
+    for (size_t i = 0; i < parts.size();) {
+      if (i + 1 < parts.size() && parts[i] == first && parts[i + 1] == second) {
+        merged.push_back(first + second);
+        i += 2;
+      } else {
+        merged.push_back(parts[i++]);
+      }
+    }
+    parts.swap(merged);
+  }
+  Ids ids;
+  for (const auto& p : parts) ids.push_back(vocab.at(p).get<int32_t>());
+  return ids;
+}
+
+TEST(DataGpt2Bpe, LongPreTokensMergeAsEncoderPyDoes) {
+  // One pre-token of thousands of letters or digits: many ranks, overlapping and repeated pairs.
+  std::mt19937 rng(11);
+  for (const std::string alphabet : {"abcdefghijklmnopqrstuvwxyz", "0123456789", "aab", "ABCDEFabcdef"}) {
+    std::string word;
+    for (int i = 0; i < 2000; ++i) word += alphabet[rng() % alphabet.size()];
+    EXPECT_EQ(gpt2().encode(word), reference_bpe(word)) << alphabet;
+  }
 }
 
 TEST(DataGpt2Bpe, CopiesShareOneModelAndEncodeConcurrently) {
