@@ -7,7 +7,7 @@
 
 #include "eval/error.h"
 #include "eval/template.h"
-#include "train/yaml_source.h"
+#include "config/yaml_source.h"
 
 #ifndef NURTURE_EVAL_SUITES_DIR
 #define NURTURE_EVAL_SUITES_DIR "eval/suites"
@@ -69,7 +69,7 @@ std::string join(const std::vector<std::string>& v) {
 class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
-  std::string at(const YAML::Node& n) const { return train::yaml_location(source_, n.Mark()); }
+  std::string at(const YAML::Node& n) const { return config::yaml_location(source_, n.Mark()); }
   [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const { throw EvalError(at(n) + ": " + msg); }
 
   std::string str(const YAML::Node& n, const std::string& key) const {
@@ -302,7 +302,7 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
 }  // namespace
 
 Suite parse_suite(const std::string& yaml, const std::string& source, const fs::path& base_dir) {
-  const YAML::Node root = train::load_yaml_string(yaml, source);
+  const YAML::Node root = config::load_yaml_string(yaml, source);
   Reader R(source);
   if (!root.IsMap()) throw EvalError(source + ": a suite is a map with a 'tasks' list");
   R.check_keys(root, {"name", "description", "tasks"}, "the suite");

@@ -13,9 +13,9 @@
 #include "eval/suite.h"
 #include "experiments/grid_keys.h"
 #include "quant/recipes.h"
-#include "train/config.h"
-#include "train/config_suggest.h"
-#include "train/yaml_source.h"
+#include "config/config.h"
+#include "config/config_suggest.h"
+#include "config/yaml_source.h"
 
 namespace nurture::experiments {
 namespace {
@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 using Overrides = std::vector<std::pair<std::string, std::string>>;
 
 [[noreturn]] void fail(const std::string& where, const std::string& msg) {
-  throw train::ConfigError(where + ": " + msg);
+  throw config::ConfigError(where + ": " + msg);
 }
 
 const std::vector<std::string> kTopKeys{"name", "base",   "out",      "set", "control", "design",
@@ -41,7 +41,7 @@ std::string joined(const std::vector<std::string>& v) {
 
 struct Reader {
   std::string source;
-  std::string at(const YAML::Node& n) const { return train::yaml_location(source, n.Mark()); }
+  std::string at(const YAML::Node& n) const { return config::yaml_location(source, n.Mark()); }
 
   // Every key of `map` must be one of `known`; typos get a suggestion.
   void check_keys(const YAML::Node& map, const std::vector<std::string>& known, const std::string& what) const {
@@ -49,7 +49,7 @@ struct Reader {
     for (const auto& kv : map) {
       const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
       if (std::find(known.begin(), known.end(), key) == known.end()) {
-        const auto best = train::nearest_name(key, known);
+        const auto best = config::nearest_name(key, known);
         fail(at(kv.first), "unknown " + what + " key '" + key + "'" + (best ? "; did you mean '" + *best + "'?" : "") +
                                " (accepted: " + joined(known) + ")");
       }
@@ -96,7 +96,7 @@ struct Reader {
       for (const auto& [k, v] : out)
         if (k == key) fail(where, "key '" + key + "' is given twice in " + what);
       if (kv.second.IsSequence())
-        if (!train::find_key(key) || train::find_key(key)->type.find("list") == std::string::npos)
+        if (!config::find_key(key) || config::find_key(key)->type.find("list") == std::string::npos)
           fail(where, what + " sets one value per key; to vary '" + key + "', list its values under axes:");
       out.emplace_back(key, canonical_value(key, kv.second, where));
     }
@@ -229,7 +229,7 @@ std::string without_command_line(std::string msg) {
 
 Grid parse_grid(const std::string& yaml, const std::string& source, const std::string& dir) {
   const Reader r{source};
-  const YAML::Node root = train::load_yaml_string(yaml, source);
+  const YAML::Node root = config::load_yaml_string(yaml, source);
   if (!root.IsMap()) fail(r.at(root), "a grid file must be a map with base: and axes:, groups: or variants:");
   r.check_keys(root, kTopKeys, "grid");
 
@@ -254,12 +254,12 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
     g.base_file = p.string();
   }
   auto load_variant_config = [&](const std::vector<std::string>& overrides) {
-    return g.base_inline_yaml.empty() ? train::load_config(g.base_file, overrides)
-                                      : train::parse_config(g.base_inline_yaml, overrides, r.at(base) + ": base");
+    return g.base_inline_yaml.empty() ? config::load_config(g.base_file, overrides)
+                                      : config::parse_config(g.base_inline_yaml, overrides, r.at(base) + ": base");
   };
   try {
     (void)load_variant_config({});
-  } catch (const train::ConfigError& e) {
+  } catch (const config::ConfigError& e) {
     fail(r.at(base), std::string("base config: ") + e.what());
   }
 
@@ -360,12 +360,12 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
     for (const auto& [k, val] : o) args.push_back(k + "=" + val);
     try {
       return load_variant_config(args);
-    } catch (const train::ConfigError& e) {
+    } catch (const config::ConfigError& e) {
       fail(where, (name.empty() ? "" : "variant '" + name + "': ") + without_command_line(e.what()));
     }
   };
-  auto value_of = [](const train::Config& c, const std::string& k) { return value_text(train::find_key(k)->get(c)); };
-  const train::Config reference = resolve(start, root["control"] ? r.at(root["control"]) : source, "control");
+  auto value_of = [](const config::Config& c, const std::string& k) { return value_text(config::find_key(k)->get(c)); };
+  const config::Config reference = resolve(start, root["control"] ? r.at(root["control"]) : source, "control");
   std::set<std::string> names, seen;
   for (auto& c : cands) {
     GridVariant v;
@@ -383,16 +383,16 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
     }
     v.control = !control.empty() && derived.empty();
     v.name = !c.name.empty() ? c.name : derived.empty() ? (control.empty() ? "base" : "control") : derived;
-    const train::Config cfg = resolve(c.o, c.where, v.name);
+    const config::Config cfg = resolve(c.o, c.where, v.name);
     // The same point reached twice (e.g. the control in two groups) is trained once.
-    if (!seen.insert(train::to_yaml(cfg)).second) {
+    if (!seen.insert(config::to_yaml(cfg)).second) {
       if (!c.name.empty()) fail(c.where, "variant '" + c.name + "' repeats the settings of an earlier variant");
       continue;
     }
     if (!names.insert(v.name).second) fail(c.where, "two variants are named '" + v.name + "'; rename one");
     v.steps = cfg.train.steps;
     for (const auto& k : varying) v.axis_values[k] = value_of(cfg, k);
-    for (const auto& d : train::derived_keys())
+    for (const auto& d : config::derived_keys())
       if (value_of(cfg, d.relative) != "null")
         v.derived.push_back({d.relative, value_of(cfg, d.relative), d.absolute, value_of(cfg, d.absolute)});
     g.variants.push_back(std::move(v));
@@ -401,7 +401,7 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
 }
 
 Grid load_grid(const std::string& path) {
-  const YAML::Node probe = train::load_yaml_file(path);  // file errors with the path
+  const YAML::Node probe = config::load_yaml_file(path);  // file errors with the path
   (void)probe;
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;

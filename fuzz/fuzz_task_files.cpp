@@ -17,7 +17,7 @@
 #include "eval/suite.h"
 #include "eval/task_files.h"
 #include "fuzz/fuzz_support.h"
-#include "train/config_error.h"
+#include "config/config_error.h"
 
 namespace {
 

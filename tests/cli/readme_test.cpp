@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "tests/cli/cli_support.h"
-#include "train/config.h"
+#include "config/config.h"
 
 namespace nurture::test {
 namespace {
@@ -72,11 +72,11 @@ TEST(ReadmeTest, ExamplesRunAsDocumented) {
 TEST(ReadmeTest, ConfigReferenceIsGenerated) {
   const std::string documented =
       between_markers(read_text(kSource / "docs/CONFIG.md"), "<!-- config-reference:begin", "<!-- config-reference:end -->");
-  const std::string generated = train::config_reference_markdown();
+  const std::string generated = config::config_reference_markdown();
   if (join_lines(normalized_lines(documented)) != join_lines(normalized_lines(generated))) {
     const fs::path out = fs::absolute("config_reference.md");
     write_text(out, generated);
-    ADD_FAILURE() << "docs/CONFIG.md's config reference differs from train::config_reference_markdown(). "
+    ADD_FAILURE() << "docs/CONFIG.md's config reference differs from config::config_reference_markdown(). "
                   << "Replace the text between the config-reference markers with " << out.string();
   }
 }

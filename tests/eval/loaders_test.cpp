@@ -9,7 +9,7 @@
 #include "eval/task_files.h"
 #include "eval/template.h"
 #include "tests/support/support.h"
-#include "train/config_error.h"
+#include "config/config_error.h"
 
 using namespace nurture;
 using eval::EvalError;
@@ -236,7 +236,7 @@ TEST(Suites, ErrorsCarryFileAndLine) {
   }
   e = error_of([&] { parse("tasks: []\n"); });
   EXPECT_NE(e.find("'tasks' must be a non-empty list"), std::string::npos) << e;
-  EXPECT_THROW(parse("tasks: [\n"), train::ConfigError);  // YAML syntax: train's one-line error
+  EXPECT_THROW(parse("tasks: [\n"), config::ConfigError);  // YAML syntax: train's one-line error
 }
 
 TEST(Suites, ShippedSuitesParseAndPointAtExistingFiles) {

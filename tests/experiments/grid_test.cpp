@@ -9,7 +9,7 @@
 #include "experiments/grid_keys.h"
 #include "experiments/sweep.h"
 #include "tests/support/support.h"
-#include "train/config_error.h"
+#include "config/config_error.h"
 
 namespace nurture::experiments {
 namespace {
@@ -28,7 +28,7 @@ std::vector<std::string> names(const Grid& g) {
 
 // The error message, or "" when the grid loaded.
 std::string error_of(const std::string& yaml) {
-  return test::error_of<train::ConfigError>([&] { parse(yaml); });
+  return test::error_of<config::ConfigError>([&] { parse(yaml); });
 }
 
 TEST(GridTest, ProductTakesEveryCombinationWithReadableNames) {
@@ -192,7 +192,7 @@ TEST(GridTest, KeyAliases) {
   EXPECT_EQ(short_key("optim.beta2"), "optim.beta2");
   EXPECT_EQ(resolve_key("clip", "x"), "optim.grad_clip");
   EXPECT_EQ(resolve_key("model.bias", "x"), "model.bias");
-  EXPECT_THROW(resolve_key("wdd", "x"), train::ConfigError);
+  EXPECT_THROW(resolve_key("wdd", "x"), config::ConfigError);
   EXPECT_EQ(resolve_key("paper_wd", "x"), "optim.paper_weight_decay");
   EXPECT_EQ(resolve_key("schedule", "x"), "optim.schedule");
   EXPECT_EQ(resolve_key("growth_frac", "x"), "precision.growth_interval_fraction");

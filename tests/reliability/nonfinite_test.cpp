@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "reliability_support.h"
-#include "train/config.h"
+#include "config/config.h"
 #include "train/nonfinite.h"
 #include "train/trainer.h"
 
@@ -57,8 +57,8 @@ TEST(NonFinite, GradientsAreNamedWhenParametersAreFinite) {
 TEST(NonFinite, Fp32DivergenceStopsNamingStepLossAndFirstNonFiniteValue) {
   const TempDir root("diverge");
   const std::string src = NURTURE_SOURCE_DIR;
-  train::Config cfg =
-      train::load_config(src + "/configs/tiny.yaml",
+  config::Config cfg =
+      config::load_config(src + "/configs/tiny.yaml",
                          {"output.dir=" + (root / "run").string(), "data.cache_dir=" + (root / "cache").string(),
                           "data.corpus=" + src + "/datasets/tinyshakespeare", "train.eval_every=0", "optim.lr=1000",
                           "optim.min_lr=0", "optim.warmup_steps=0", "optim.grad_clip=null", "train.steps=30"});

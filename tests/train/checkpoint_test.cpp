@@ -15,7 +15,7 @@
 
 #include "tests/support/support.h"
 #include "train/checkpoint.h"
-#include "train/config.h"
+#include "config/config.h"
 
 namespace nurture::train {
 namespace {
