@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "data/tokenizer.h"
 #include "config/config.h"
+#include "data/tokenizer.h"
 
 namespace nurture::eval {
 

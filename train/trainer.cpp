@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "config/data_settings.h"
 #include "core/atomic_file.h"
 #include "core/ops.h"
 #include "data/file_io.h"
@@ -147,13 +148,7 @@ void Trainer::setup(bool resume, bool overwrite) {
     for (const fs::path& d : {run_dir_, run_dir_ / "checkpoints"})
       if (const int n = core::remove_stale_temp_files(d))
         log_ << "removed " << n << " temp file(s) left in " << d.string() << "\n";
-  data::DataConfig dopt;
-  dopt.corpus = cfg_.data.corpus;
-  dopt.cache_dir = cfg_.data.cache_dir;
-  dopt.vocab_size = cfg_.model.vocab_size;
-  dopt.tokenizer_type = std::string(config::to_string(cfg_.data.tokenizer));
-  dopt.val_fraction = cfg_.data.val_fraction;
-  dopt.seq_len = cfg_.model.seq_len;
+  const data::DataConfig dopt = config::data_settings(cfg_);
   // Rank 0 trains the tokenizer and fills the token cache; the other ranks then read that cache
   // instead of repeating the work (the cache is content-keyed and written atomically).
   auto prepare = [&] {
