@@ -25,9 +25,9 @@ struct GridVariant {
     std::string relative, relative_value, absolute, value;  // canonical YAML text, as in axis_values
   };
   std::vector<Derived> derived;
-  bool control = false;                            // the grid's control point (one_at_a_time)
-  std::string where;                               // "grid.yaml:LINE" that defined it, for errors
-  int64_t steps = 0;                               // resolved train.steps
+  bool control = false;  // the grid's control point (one_at_a_time)
+  std::string where;     // "grid.yaml:LINE" that defined it, for errors
+  int64_t steps = 0;     // resolved train.steps
 };
 
 // What happens after training.

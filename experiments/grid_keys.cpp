@@ -48,9 +48,9 @@ std::string resolve_key(const std::string& key, const std::string& where) {
   for (const auto& a : key_aliases()) names.push_back(a.first);
   const auto best = config::nearest_name(key, names);
   throw config::ConfigError(where + ": key '" + key + "' is not a config key" +
-                           (best ? "; did you mean '" + *best + "'?" : "") +
-                           " (use dotted keys such as optim.weight_decay, or an alias: wd, clip, dtype, dropout, pos, "
-                           "...; see experiments/README.md)");
+                            (best ? "; did you mean '" + *best + "'?" : "") +
+                            " (use dotted keys such as optim.weight_decay, or an alias: wd, clip, dtype, dropout, pos, "
+                            "...; see experiments/README.md)");
 }
 
 namespace {

@@ -20,12 +20,12 @@
 #include <set>
 #include <thread>
 
+#include "config/config_error.h"
 #include "core/atomic_file.h"
 #include "data/file_io.h"
 #include "experiments/sweep_process.h"
 #include "experiments/sweep_progress.h"
 #include "experiments/sweep_status.h"
-#include "config/config_error.h"
 
 namespace nurture::experiments {
 
@@ -206,7 +206,7 @@ std::vector<const GridVariant*> select_variants(const Grid& grid, const std::str
     std::string names;
     for (const auto& v : grid.variants) names += (names.empty() ? "" : ", ") + v.name;
     throw config::ConfigError("--only '" + only + "' matches no variant of " + grid.file + " (variants: " + names +
-                             "; patterns are shell globs, e.g. 'wd=*')");
+                              "; patterns are shell globs, e.g. 'wd=*')");
   }
   return out;
 }
@@ -216,12 +216,12 @@ int resolve_threads(int jobs, int threads_per_job, int cores) {
   cores = std::max(cores, 1);
   if (jobs > cores)
     throw config::ConfigError("--jobs " + std::to_string(jobs) + " exceeds the " + std::to_string(cores) +
-                             " cores of this machine; use --jobs " + std::to_string(cores) + " or fewer");
+                              " cores of this machine; use --jobs " + std::to_string(cores) + " or fewer");
   const int t = threads_per_job > 0 ? threads_per_job : std::max(1, cores / jobs);
   if (jobs * t > cores)
     throw config::ConfigError("--jobs " + std::to_string(jobs) + " x --threads-per-job " + std::to_string(t) + " = " +
-                             std::to_string(jobs * t) + " threads exceeds the " + std::to_string(cores) +
-                             " cores; lower one of them");
+                              std::to_string(jobs * t) + " threads exceeds the " + std::to_string(cores) +
+                              " cores; lower one of them");
   return t;
 }
 

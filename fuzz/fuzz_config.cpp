@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "fuzz/fuzz_support.h"
 #include "config/config.h"
 #include "config/config_error.h"
+#include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nurture;

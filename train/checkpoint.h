@@ -92,9 +92,9 @@ void write_checkpoint(const std::string& path, const CheckpointContents& content
 
 struct Checkpoint {
   std::vector<NamedArray> params;
-  std::vector<NamedArray> m, v;       // empty when the file has no /optim or it was skipped
-  bool has_optimizer_state = false;   // the file has /optim, whether or not it was read
-  CheckpointState state, meta;        // meta without format_version (see below)
+  std::vector<NamedArray> m, v;      // empty when the file has no /optim or it was skipped
+  bool has_optimizer_state = false;  // the file has /optim, whether or not it was read
+  CheckpointState state, meta;       // meta without format_version (see below)
   std::string config_yaml;
   int format_version = 0;
 

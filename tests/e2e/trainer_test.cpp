@@ -8,9 +8,9 @@
 #include <sstream>
 
 #include "config/config.h"
+#include "e2e_support.h"
 #include "train/load_model.h"
 #include "train/trainer.h"
-#include "e2e_support.h"
 
 using namespace nurture;
 namespace fs = std::filesystem;

@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <sstream>
 
+#include "config/config_error.h"
 #include "experiments/grid.h"
 #include "experiments/grid_keys.h"
 #include "experiments/sweep.h"
 #include "tests/support/support.h"
-#include "config/config_error.h"
 
 namespace nurture::experiments {
 namespace {
@@ -147,6 +147,21 @@ TEST(GridTest, MistakesPointAtTheLine) {
       std::string::npos);
   EXPECT_NE(error_of("base: ../configs/tiny.yaml\naxes: [wd]\n").find("g.yaml:2: axes must be a map"),
             std::string::npos);
+}
+
+// Grids are read by config::YamlReader, like suites: the key a typo meant, keys given twice with
+// the first line, and keys that are not words.
+TEST(GridTest, KeysAreCheckedLikeTheConfigs) {
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq: {recipe: [w8a8]}\n"),
+            "g.yaml:3: unknown ptq key 'recipe'; did you mean 'recipes'? (accepted: recipes, suite, baseline, limit)");
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nevery: 2\naxes: {wd: [0.2]}\n"),
+            "g.yaml:4: grid key 'axes' is given twice (first at line 2)");
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nanalyze: {sequences: 2, sequences: 3}\n"),
+            "g.yaml:3: analyze key 'sequences' is given twice (first at line 3)");
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\nvariants:\n  ? [a]\n  : {}\n"),
+            "g.yaml:3: keys must be plain words, found a list");
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq: {limit: -1}\n"),
+            "g.yaml:3: 'ptq.limit' must be ≥ 0, got -1");
 }
 
 TEST(GridTest, InlineBaseIsAConfig) {

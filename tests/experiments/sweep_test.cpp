@@ -15,13 +15,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config_error.h"
 #include "experiments/grid.h"
 #include "experiments/slurm.h"
 #include "experiments/sweep.h"
 #include "experiments/sweep_progress.h"
 #include "experiments/sweep_status.h"
 #include "tests/support/support.h"
-#include "config/config_error.h"
 
 namespace nurture::experiments {
 namespace {

@@ -7,10 +7,10 @@
 
 #include <sstream>
 
+#include "config/config.h"
 #include "nlohmann/json.hpp"
 #include "reliability_support.h"
 #include "train/checkpoint.h"
-#include "config/config.h"
 #include "train/trainer.h"
 
 namespace nurture::test {
@@ -19,9 +19,9 @@ namespace {
 config::Config tiny(const fs::path& root) {
   const std::string src = NURTURE_SOURCE_DIR;
   return config::load_config(src + "/configs/tiny.yaml",
-                            {"output.dir=" + (root / "run").string(), "data.cache_dir=" + (root / "cache").string(),
-                             "data.corpus=" + src + "/datasets/tinyshakespeare", "train.eval_every=0", "train.steps=8",
-                             "train.checkpoint_every=2"});
+                             {"output.dir=" + (root / "run").string(), "data.cache_dir=" + (root / "cache").string(),
+                              "data.corpus=" + src + "/datasets/tinyshakespeare", "train.eval_every=0", "train.steps=8",
+                              "train.checkpoint_every=2"});
 }
 
 // Limits the size of any file this process writes to `bytes` for its lifetime.

@@ -5,12 +5,12 @@
 
 #include <algorithm>
 
+#include "config/config.h"
+#include "config/config_error.h"
 #include "eval/error.h"
 #include "eval/suite.h"
 #include "eval/task_files.h"
 #include "reliability_support.h"
-#include "config/config.h"
-#include "config/config_error.h"
 
 namespace nurture::test {
 namespace {

@@ -10,10 +10,10 @@
 #include <regex>
 #include <sstream>
 
+#include "config/config.h"
 #include "nlohmann/json.hpp"
 #include "reliability_support.h"
 #include "train/checkpoint.h"
-#include "config/config.h"
 
 namespace nurture::test {
 namespace {

@@ -6,8 +6,8 @@
 #include <limits>
 #include <sstream>
 
-#include "reliability_support.h"
 #include "config/config.h"
+#include "reliability_support.h"
 #include "train/nonfinite.h"
 #include "train/trainer.h"
 
@@ -59,9 +59,9 @@ TEST(NonFinite, Fp32DivergenceStopsNamingStepLossAndFirstNonFiniteValue) {
   const std::string src = NURTURE_SOURCE_DIR;
   config::Config cfg =
       config::load_config(src + "/configs/tiny.yaml",
-                         {"output.dir=" + (root / "run").string(), "data.cache_dir=" + (root / "cache").string(),
-                          "data.corpus=" + src + "/datasets/tinyshakespeare", "train.eval_every=0", "optim.lr=1000",
-                          "optim.min_lr=0", "optim.warmup_steps=0", "optim.grad_clip=null", "train.steps=30"});
+                          {"output.dir=" + (root / "run").string(), "data.cache_dir=" + (root / "cache").string(),
+                           "data.corpus=" + src + "/datasets/tinyshakespeare", "train.eval_every=0", "optim.lr=1000",
+                           "optim.min_lr=0", "optim.warmup_steps=0", "optim.grad_clip=null", "train.steps=30"});
   std::ostringstream log;
   train::Trainer t(cfg, log);
   t.setup(false);
