@@ -25,10 +25,11 @@ using Overrides = std::vector<std::pair<std::string, std::string>>;
 
 const config::MapKeys kTopKeys{
     {"name", "base", "out", "set", "control", "design", "axes", "groups", "variants", "ptq", "analyze", "every"},
-    "grid key"};
-const config::MapKeys kGroupKeys{{"set", "axes", "design"}, "group key"};
-const config::MapKeys kPtqKeys{{"recipes", "suite", "baseline", "limit"}, "ptq key"};
-const config::MapKeys kAnalyzeKeys{{"sequences"}, "analyze key"};
+    "grid key",
+    ""};
+const config::MapKeys kGroupKeys{{"set", "axes", "design"}, "group key", ""};
+const config::MapKeys kPtqKeys{{"recipes", "suite", "baseline", "limit"}, "ptq key", ""};
+const config::MapKeys kAnalyzeKeys{{"sequences"}, "analyze key", ""};
 
 using Reader = config::YamlReader;
 

@@ -11,7 +11,7 @@
 namespace nurture::config {
 namespace {
 
-const MapKeys kKeys{{"name", "recipes", "limit"}, "ptq key"};
+const MapKeys kKeys{{"name", "recipes", "limit"}, "ptq key", ""};
 const MapKeys kTaskKeys{{"name", "label"}, "key", " in a task"};
 
 std::string check_error(const std::string& yaml, const MapKeys& keys) {
