@@ -2,8 +2,8 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "train/config.h"
-#include "train/config_error.h"
+#include "config/config.h"
+#include "config/config_error.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
 
@@ -27,13 +27,13 @@ Action add_train(CLI::App& app) {
     dist::Session mpi(nullptr, nullptr);
     std::ostream quiet(nullptr);  // ranks other than 0 print nothing on success
     try {
-      train::Config cfg = train::load_config(o->config, o->overrides);
+      config::Config cfg = config::load_config(o->config, o->overrides);
       train::Trainer t(cfg, dist::is_root() ? std::cerr : quiet);
       t.setup(o->resume, o->overwrite);
       t.run();
       if (dist::is_root()) std::cout << "run directory: " << t.run_dir().string() << "\n";
       return 0;
-    } catch (const train::ConfigError&) {
+    } catch (const config::ConfigError&) {
       // The same config reaches every rank, and it fails before any rank communicates: rank 0
       // reports it once and every rank ends normally.
       if (dist::is_root()) throw;

@@ -10,12 +10,11 @@
 
 #include <cstdint>
 
+#include "core/gelu_kind.h"
 #include "core/graph.h"
 #include "core/tensor.h"
 
 namespace nurture::core {
-
-enum class GeluKind { Tanh, Erf };
 
 // y = x·Wᵀ + b. x: [..., K], w: [N, K] (torch.nn.Linear layout), b: [N] or null → [..., N].
 Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b);

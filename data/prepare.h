@@ -7,21 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "data/data_config.h"
 #include "data/tokenizer.h"
 
 namespace nurture::data {
-
-struct DataConfig {
-  std::vector<std::string> corpus;  // files and/or directories of *.txt (see corpus.h)
-  std::string cache_dir;            // empty: default_cache_dir(corpus), i.e. <corpus dir>/.nurture-cache
-  int vocab_size = 4096;
-  std::string tokenizer_type = "bpe";  // "bpe" or "unigram"
-  double val_fraction = 0.05;          // tail of the token stream (split.h)
-  int seq_len = 0;                     // > 0: require one window of seq_len+1 tokens in each split
-  // Less common tokenizer settings (defaults as in TokenizerOptions).
-  double character_coverage = 1.0;
-  int64_t input_sentence_size = 2'000'000;
-};
 
 struct DataStats {
   size_t files = 0;

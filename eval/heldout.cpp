@@ -1,20 +1,16 @@
 #include "eval/heldout.h"
 
+#include "config/data_settings.h"
 #include "data/hash.h"
 #include "data/prepare.h"
 #include "eval/error.h"
 
 namespace nurture::eval {
 
-HeldOut load_heldout(const train::Config& cfg, const data::Tokenizer& tok,
+HeldOut load_heldout(const config::Config& cfg, const data::Tokenizer& tok,
                      const std::function<void(const std::string&)>& log) {
-  // The same DataConfig the Trainer builds (train/trainer.cpp Trainer::setup).
-  data::DataConfig d;
-  d.corpus = cfg.data.corpus;
-  d.cache_dir = cfg.data.cache_dir;
-  d.vocab_size = cfg.model.vocab_size;
-  d.tokenizer_type = std::string(train::to_string(cfg.data.tokenizer));
-  d.val_fraction = cfg.data.val_fraction;
+  // The Trainer's data settings (train/trainer.cpp Trainer::setup), so the same caches are found.
+  data::DataConfig d = config::data_settings(cfg);
   d.seq_len = 0;  // any held-out size will do for evaluation
   data::PreparedData p = data::prepare(d, log ? data::ProgressLog(log) : data::ProgressLog{});
   if (p.tokenizer.hash() != tok.hash())

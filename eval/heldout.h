@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "data/tokenizer.h"
-#include "train/config.h"
 
 namespace nurture::eval {
 
@@ -22,7 +22,7 @@ struct HeldOut {
 // Re-prepares the checkpoint's data config (data::prepare: the tokenizer and token caches make
 // this a file read) and checks that it yields the checkpoint's tokenizer. Throws EvalError if the
 // corpus or its settings changed since training, data::DataError for a missing corpus.
-HeldOut load_heldout(const train::Config& config, const data::Tokenizer& tokenizer,
+HeldOut load_heldout(const config::Config& config, const data::Tokenizer& tokenizer,
                      const std::function<void(const std::string&)>& log = {});
 
 }  // namespace nurture::eval

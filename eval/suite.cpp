@@ -5,9 +5,10 @@
 #include <iterator>
 #include <set>
 
+#include "config/yaml_reader.h"
+#include "config/yaml_source.h"
 #include "eval/error.h"
 #include "eval/template.h"
-#include "train/yaml_source.h"
 
 #ifndef NURTURE_EVAL_SUITES_DIR
 #define NURTURE_EVAL_SUITES_DIR "eval/suites"
@@ -60,64 +61,22 @@ fs::path shipped_suites_dir() { return fs::path(NURTURE_EVAL_SUITES_DIR); }
 
 namespace {
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-  return s;
+using config::joined;
+
+// Suite mistakes are EvalErrors, like every other problem with an evaluation's inputs.
+config::YamlReader suite_reader(const std::string& source) {
+  return config::YamlReader(source, [](const std::string& message) { throw EvalError(message); });
 }
 
-class Reader {
- public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
-  std::string at(const YAML::Node& n) const { return train::yaml_location(source_, n.Mark()); }
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const { throw EvalError(at(n) + ": " + msg); }
-
-  std::string str(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) fail(n, "'" + key + "' must be a string");
-    return n.as<std::string>();
-  }
-  bool boolean(const YAML::Node& n, const std::string& key) const {
-    try {
-      if (n.IsScalar()) return n.as<bool>();
-    } catch (const YAML::Exception&) {
-    }
-    fail(n, "'" + key + "' must be true or false");
-  }
-  int64_t integer(const YAML::Node& n, const std::string& key, int64_t lo) const {
-    int64_t v = 0;
-    try {
-      if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
-      v = n.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      fail(n, "'" + key + "' must be an integer");
-    }
-    if (v < lo) fail(n, "'" + key + "' must be ≥ " + std::to_string(lo) + ", got " + std::to_string(v));
-    return v;
-  }
-  std::vector<std::string> strings(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsSequence()) fail(n, "'" + key + "' must be a list of strings");
-    std::vector<std::string> out;
-    for (const auto& e : n) out.push_back(str(e, key));
-    return out;
-  }
-  void check_keys(const YAML::Node& map, const std::vector<std::string>& known, const std::string& what) const {
-    for (const auto& kv : map) {
-      const std::string k = kv.first.as<std::string>();
-      if (std::find(known.begin(), known.end(), k) == known.end())
-        fail(kv.first, "unknown key '" + k + "' in " + what + " (known: " + join(known) + ")");
-    }
-  }
-
- private:
-  std::string source_;
-};
-
-const std::vector<std::string> kTaskKeys = {
-    "name",    "kind",    "source",     "format",    "file",        "labels",           "text",  "documents",
-    "context", "choices", "label",      "label_map", "label_base",  "target_delimiter", "blank", "preprocess",
-    "offset",  "limit",   "max_tokens", "generator", "mutual_info", "headline"};
-const std::vector<std::string> kGeneratorKeys = {"seed",    "items", "words", "min_target_chars", "context_sentences",
-                                                 "choices", "style"};
+const config::MapKeys kSuiteKeys{{"name", "description", "tasks"}, "key", " in the suite"};
+const config::MapKeys kTaskKeys{
+    {"name",    "kind",    "source",     "format",    "file",        "labels",           "text",  "documents",
+     "context", "choices", "label",      "label_map", "label_base",  "target_delimiter", "blank", "preprocess",
+     "offset",  "limit",   "max_tokens", "generator", "mutual_info", "headline"},
+    "key",
+    " in a task"};
+const config::MapKeys kGeneratorKeys{
+    {"seed", "items", "words", "min_target_chars", "context_sentences", "choices", "style"}, "key", " in generator"};
 
 // Formats that are presets of the generic JSONL multiple-choice reader.
 void apply_preset(const std::string& format, ChoiceFormat& mc) {
@@ -137,19 +96,19 @@ void apply_preset(const std::string& format, ChoiceFormat& mc) {
   }
 }
 
-TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) {
+TaskSpec parse_task(const config::YamlReader& R, const YAML::Node& n, const fs::path& base) {
   if (!n.IsMap()) R.fail(n, "each entry of 'tasks' must be a map with at least 'name' and 'kind'");
-  R.check_keys(n, kTaskKeys, "a task");
+  R.check_keys(n, kTaskKeys);
   TaskSpec t;
   t.where = R.at(n);
   if (!n["name"]) R.fail(n, "task without 'name'");
-  t.name = R.str(n["name"], "name");
+  t.name = R.text(n["name"], "name");
   const std::string who = "task '" + t.name + "': ";
   if (t.name.empty() || t.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
                             std::string::npos)
     R.fail(n["name"], "task name '" + t.name + "' must be non-empty and use only letters, digits, '_', '.', '-'");
   if (!n["kind"]) R.fail(n, who + "missing 'kind' (likelihood, last_word or multiple_choice)");
-  const std::string kind = R.str(n["kind"], "kind");
+  const std::string kind = R.text(n["kind"], "kind");
   if (kind == "likelihood")
     t.kind = TaskKind::likelihood;
   else if (kind == "last_word")
@@ -161,7 +120,7 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
 
   // Source: explicit, or a file when 'file' is given.
   if (n["source"]) {
-    const std::string s = R.str(n["source"], "source");
+    const std::string s = R.text(n["source"], "source");
     if (s == "file")
       t.source = TaskSource::file;
     else if (s == "heldout")
@@ -178,7 +137,7 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
     R.fail(n["source"], who + "likelihood tasks read 'heldout' or a file, not 'generated'");
   if (t.source == TaskSource::file) {
     if (!n["file"]) R.fail(n, who + "missing 'file' (or set source: heldout / generated)");
-    t.file = (base / R.str(n["file"], "file")).lexically_normal();
+    t.file = (base / R.text(n["file"], "file")).lexically_normal();
   } else if (n["file"]) {
     R.fail(n["file"], who + "'file' is only read with source: file");
   }
@@ -196,9 +155,9 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
                                       : std::vector<std::string>{"jsonl", "piqa", "copa", "hellaswag", "winogrande"};
   t.format = formats.front();
   if (n["format"]) {
-    t.format = R.str(n["format"], "format");
+    t.format = R.text(n["format"], "format");
     if (std::find(formats.begin(), formats.end(), t.format) == formats.end())
-      R.fail(n["format"], who + "format '" + t.format + "' does not fit kind " + kind + " (" + join(formats) + ")");
+      R.fail(n["format"], who + "format '" + t.format + "' does not fit kind " + kind + " (" + joined(formats) + ")");
   }
   if (t.source == TaskSource::generated) t.format = t.kind == TaskKind::last_word ? "lambada" : "jsonl";
   apply_preset(t.format, t.mc);
@@ -208,38 +167,38 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
   if (n["labels"]) {
     if (t.format != "piqa" && t.format != "jsonl")
       R.fail(n["labels"], who + "'labels' (a labels file) is read by the piqa and jsonl multiple-choice formats");
-    t.labels = (base / R.str(n["labels"], "labels")).lexically_normal();
+    t.labels = (base / R.text(n["labels"], "labels")).lexically_normal();
   }
   if (t.format == "piqa" && t.source == TaskSource::file && t.labels.empty() && !n["label"])
     R.fail(n, who + "format piqa needs 'labels' (e.g. valid-labels.lst) or a 'label' field name");
-  if (n["text"]) t.text_field = R.str(n["text"], "text");
+  if (n["text"]) t.text_field = R.text(n["text"], "text");
   if (n["documents"]) {
-    t.documents = R.str(n["documents"], "documents");
+    t.documents = R.text(n["documents"], "documents");
     if (t.documents != "file" && t.documents != "lines" && t.documents != "paragraphs")
       R.fail(n["documents"], who + "'documents' must be file, lines or paragraphs");
   }
-  if (n["context"]) t.mc.context = R.str(n["context"], "context");
+  if (n["context"]) t.mc.context = R.text(n["context"], "context");
   if (n["choices"]) {
     if (n["choices"].IsSequence()) {
-      t.mc.choice_templates = R.strings(n["choices"], "choices");
+      t.mc.choice_templates = R.texts(n["choices"], "choices");
       if (t.mc.choice_templates.size() < 2) R.fail(n["choices"], who + "'choices' needs at least 2 templates");
     } else {
-      t.mc.choices_field = R.str(n["choices"], "choices");
+      t.mc.choices_field = R.text(n["choices"], "choices");
       t.mc.choice_templates.clear();
     }
   }
-  if (n["label"]) t.mc.label_field = R.str(n["label"], "label");
+  if (n["label"]) t.mc.label_field = R.text(n["label"], "label");
   if (n["label_map"]) {
     if (!n["label_map"].IsMap()) R.fail(n["label_map"], who + "'label_map' must map label values to choice indices");
     t.mc.label_map.clear();
     for (const auto& kv : n["label_map"])
-      t.mc.label_map[kv.first.as<std::string>()] = static_cast<int>(R.integer(kv.second, "label_map", 0));
+      t.mc.label_map[R.key(kv.first)] = static_cast<int>(R.integer(kv.second, "label_map", 0));
   }
   if (n["label_base"]) t.mc.label_base = static_cast<int>(R.integer(n["label_base"], "label_base", 0));
-  if (n["target_delimiter"]) t.mc.target_delimiter = R.str(n["target_delimiter"], "target_delimiter");
-  if (n["blank"]) t.mc.blank = R.str(n["blank"], "blank");
+  if (n["target_delimiter"]) t.mc.target_delimiter = R.text(n["target_delimiter"], "target_delimiter");
+  if (n["blank"]) t.mc.blank = R.text(n["blank"], "blank");
   if (n["preprocess"]) {
-    t.mc.preprocess = R.str(n["preprocess"], "preprocess");
+    t.mc.preprocess = R.text(n["preprocess"], "preprocess");
     if (!t.mc.preprocess.empty() && t.mc.preprocess != "hellaswag")
       R.fail(n["preprocess"], who + "'preprocess' must be hellaswag (or empty)");
   }
@@ -265,11 +224,11 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
       R.fail(n["mutual_info"], who + "'mutual_info' does not apply to partial scoring (blank)");
   }
   if (n["headline"]) {
-    t.headline = R.str(n["headline"], "headline");
+    t.headline = R.text(n["headline"], "headline");
     const std::vector<std::string> known = metric_names(t);
     if (std::find(known.begin(), known.end(), t.headline) == known.end())
       R.fail(n["headline"],
-             who + "headline metric '" + t.headline + "' is not reported by this task (" + join(known) +
+             who + "headline metric '" + t.headline + "' is not reported by this task (" + joined(known) +
                  (t.kind == TaskKind::multiple_choice && !t.mutual_info ? "; acc_mutual_info needs mutual_info: true)"
                                                                         : ")"));
   }
@@ -277,7 +236,7 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
     const YAML::Node g = n["generator"];
     if (t.source != TaskSource::generated) R.fail(g, who + "'generator' settings need source: generated");
     if (!g.IsMap()) R.fail(g, who + "'generator' must be a map");
-    R.check_keys(g, kGeneratorKeys, "generator");
+    R.check_keys(g, kGeneratorKeys);
     GeneratorSpec& G = t.generator;
     if (g["seed"]) G.seed = static_cast<uint64_t>(R.integer(g["seed"], "seed", 0));
     if (g["items"]) G.items = R.integer(g["items"], "items", 1);
@@ -288,7 +247,7 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
       G.context_sentences = static_cast<int>(R.integer(g["context_sentences"], "context_sentences", 1));
     if (g["choices"]) G.choices = static_cast<int>(R.integer(g["choices"], "choices", 2));
     if (g["style"]) {
-      G.style = R.str(g["style"], "style");
+      G.style = R.text(g["style"], "style");
       if (G.style != "story" && G.style != "completion")
         R.fail(g["style"], who + "generator 'style' must be story or completion");
       if (t.kind != TaskKind::multiple_choice) R.fail(g["style"], who + "generator 'style' is for multiple_choice");
@@ -302,14 +261,14 @@ TaskSpec parse_task(const Reader& R, const YAML::Node& n, const fs::path& base) 
 }  // namespace
 
 Suite parse_suite(const std::string& yaml, const std::string& source, const fs::path& base_dir) {
-  const YAML::Node root = train::load_yaml_string(yaml, source);
-  Reader R(source);
-  if (!root.IsMap()) throw EvalError(source + ": a suite is a map with a 'tasks' list");
-  R.check_keys(root, {"name", "description", "tasks"}, "the suite");
+  const YAML::Node root = config::load_yaml_string(yaml, source);
+  const config::YamlReader R = suite_reader(source);
+  if (!root.IsMap()) R.fail(source, "a suite is a map with a 'tasks' list");
+  R.check_keys(root, kSuiteKeys);
   Suite s;
   s.path = source;
-  s.name = root["name"] ? R.str(root["name"], "name") : fs::path(source).stem().string();
-  if (root["description"]) s.description = R.str(root["description"], "description");
+  s.name = root["name"] ? R.text(root["name"], "name") : fs::path(source).stem().string();
+  if (root["description"]) s.description = R.text(root["description"], "description");
   if (!root["tasks"] || !root["tasks"].IsSequence() || root["tasks"].size() == 0)
     R.fail(root["tasks"] ? root["tasks"] : root, "'tasks' must be a non-empty list");
   std::set<std::string> names;

@@ -28,7 +28,7 @@ struct Suite {
 
 // `name_or_path` is a YAML file, or the name of a shipped suite ("default", "paper") looked up as
 // eval/suites/<name>.yaml under the current directory, then under the source tree nurture was
-// built from. Throws EvalError (or train::ConfigError for YAML syntax) with file:line.
+// built from. Throws EvalError (or config::ConfigError for YAML syntax) with file:line.
 Suite load_suite(const std::string& name_or_path);
 Suite parse_suite(const std::string& yaml, const std::string& source, const std::filesystem::path& base_dir);
 

@@ -10,12 +10,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/config.h"
+#include "config/yaml_reader.h"
+#include "config/yaml_source.h"
 #include "eval/suite.h"
 #include "experiments/grid_keys.h"
 #include "quant/recipes.h"
-#include "train/config.h"
-#include "train/config_suggest.h"
-#include "train/yaml_source.h"
 
 namespace nurture::experiments {
 namespace {
@@ -23,86 +23,33 @@ namespace {
 namespace fs = std::filesystem;
 using Overrides = std::vector<std::pair<std::string, std::string>>;
 
-[[noreturn]] void fail(const std::string& where, const std::string& msg) {
-  throw train::ConfigError(where + ": " + msg);
-}
+const config::MapKeys kTopKeys{
+    {"name", "base", "out", "set", "control", "design", "axes", "groups", "variants", "ptq", "analyze", "every"},
+    "grid key",
+    ""};
+const config::MapKeys kGroupKeys{{"set", "axes", "design"}, "group key", ""};
+const config::MapKeys kPtqKeys{{"recipes", "suite", "baseline", "limit"}, "ptq key", ""};
+const config::MapKeys kAnalyzeKeys{{"sequences"}, "analyze key", ""};
 
-const std::vector<std::string> kTopKeys{"name", "base",   "out",      "set", "control", "design",
-                                        "axes", "groups", "variants", "ptq", "analyze", "every"};
-const std::vector<std::string> kGroupKeys{"set", "axes", "design"};
-const std::vector<std::string> kPtqKeys{"recipes", "suite", "baseline", "limit"};
-const std::vector<std::string> kAnalyzeKeys{"sequences"};
+using Reader = config::YamlReader;
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+// `key: value` pairs of config overrides (dotted keys or aliases), values canonicalised.
+Overrides read_overrides(const Reader& r, const YAML::Node& map, const std::string& what) {
+  Overrides out;
+  if (!map || map.IsNull()) return out;
+  r.require_map(map, what, "{optim.weight_decay: 0.01}");
+  for (const auto& kv : map) {
+    const std::string where = r.at(kv.first);
+    const std::string key = resolve_key(r.key(kv.first), where);
+    for (const auto& [k, v] : out)
+      if (k == key) r.fail(where, "key '" + key + "' is given twice in " + what);
+    if (kv.second.IsSequence())
+      if (!config::find_key(key) || config::find_key(key)->type.find("list") == std::string::npos)
+        r.fail(where, what + " sets one value per key; to vary '" + key + "', list its values under axes:");
+    out.emplace_back(key, canonical_value(key, kv.second, where));
+  }
   return out;
 }
-
-struct Reader {
-  std::string source;
-  std::string at(const YAML::Node& n) const { return train::yaml_location(source, n.Mark()); }
-
-  // Every key of `map` must be one of `known`; typos get a suggestion.
-  void check_keys(const YAML::Node& map, const std::vector<std::string>& known, const std::string& what) const {
-    std::set<std::string> seen;
-    for (const auto& kv : map) {
-      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        const auto best = train::nearest_name(key, known);
-        fail(at(kv.first), "unknown " + what + " key '" + key + "'" + (best ? "; did you mean '" + *best + "'?" : "") +
-                               " (accepted: " + joined(known) + ")");
-      }
-      if (!seen.insert(key).second) fail(at(kv.first), what + " key '" + key + "' is given twice");
-    }
-  }
-
-  void require_map(const YAML::Node& n, const std::string& what, const std::string& example) const {
-    if (!n.IsMap()) fail(at(n), what + " must be a map, e.g. " + example);
-  }
-
-  std::string scalar(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsScalar()) fail(at(n), what + " must be a single value");
-    return n.Scalar();
-  }
-
-  int64_t integer(const YAML::Node& n, const std::string& what, int64_t lo) const {
-    int64_t v = 0;
-    try {
-      v = n.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      fail(at(n), what + " must be an integer");
-    }
-    if (v < lo) fail(at(n), what + " must be >= " + std::to_string(lo));
-    return v;
-  }
-
-  bool boolean(const YAML::Node& n, const std::string& what) const {
-    try {
-      return n.as<bool>();
-    } catch (const YAML::Exception&) {
-      fail(at(n), what + " must be true or false");
-    }
-  }
-
-  // `key: value` pairs of config overrides (dotted keys or aliases), values canonicalised.
-  Overrides overrides(const YAML::Node& map, const std::string& what) const {
-    Overrides out;
-    if (!map || map.IsNull()) return out;
-    require_map(map, what, "{optim.weight_decay: 0.01}");
-    for (const auto& kv : map) {
-      const std::string where = at(kv.first);
-      const std::string key = resolve_key(scalar(kv.first, "a config key"), where);
-      for (const auto& [k, v] : out)
-        if (k == key) fail(where, "key '" + key + "' is given twice in " + what);
-      if (kv.second.IsSequence())
-        if (!train::find_key(key) || train::find_key(key)->type.find("list") == std::string::npos)
-          fail(where, what + " sets one value per key; to vary '" + key + "', list its values under axes:");
-      out.emplace_back(key, canonical_value(key, kv.second, where));
-    }
-    return out;
-  }
-};
 
 struct Axis {
   std::string key;
@@ -164,15 +111,15 @@ std::vector<Axis> read_axes(const Reader& r, const YAML::Node& node) {
   r.require_map(node, "axes", "{optim.weight_decay: [0.001, 0.01, 0.1]}");
   for (const auto& kv : node) {
     const std::string where = r.at(kv.first);
-    Axis a{resolve_key(r.scalar(kv.first, "an axis key"), where), {}};
+    Axis a{resolve_key(r.key(kv.first), where), {}};
     for (const auto& other : axes)
-      if (other.key == a.key) fail(where, "axis '" + a.key + "' is given twice");
+      if (other.key == a.key) r.fail(where, "axis '" + a.key + "' is given twice");
     if (!kv.second.IsSequence() || kv.second.size() == 0)
-      fail(r.at(kv.second), "axis '" + a.key + "' needs a non-empty list of values, e.g. [0.001, 0.01]");
+      r.fail(r.at(kv.second), "axis '" + a.key + "' needs a non-empty list of values, e.g. [0.001, 0.01]");
     for (const auto& v : kv.second) {
       const std::string text = canonical_value(a.key, v, r.at(v));
       if (std::find(a.values.begin(), a.values.end(), text) != a.values.end())
-        fail(r.at(v), "axis '" + a.key + "' lists the value " + text + " twice");
+        r.fail(r.at(v), "axis '" + a.key + "' lists the value " + text + " twice");
       a.values.push_back(text);
     }
     axes.push_back(std::move(a));
@@ -182,10 +129,10 @@ std::vector<Axis> read_axes(const Reader& r, const YAML::Node& node) {
 
 Design read_design(const Reader& r, const YAML::Node& node, Design fallback) {
   if (!node) return fallback;
-  const std::string d = r.scalar(node, "design");
+  const std::string d = r.text(node, "design");
   if (d == "product") return Design::product;
   if (d == "one_at_a_time") return Design::one_at_a_time;
-  fail(r.at(node), "design '" + d + "' is unknown (accepted: product, one_at_a_time)");
+  r.fail(r.at(node), "design '" + d + "' is unknown (accepted: product, one_at_a_time)");
 }
 
 // A group's variants: one_at_a_time starts at `base` and changes one axis at a time; product
@@ -228,39 +175,39 @@ std::string without_command_line(std::string msg) {
 }  // namespace
 
 Grid parse_grid(const std::string& yaml, const std::string& source, const std::string& dir) {
-  const Reader r{source};
-  const YAML::Node root = train::load_yaml_string(yaml, source);
-  if (!root.IsMap()) fail(r.at(root), "a grid file must be a map with base: and axes:, groups: or variants:");
-  r.check_keys(root, kTopKeys, "grid");
+  const Reader r(source);
+  const YAML::Node root = config::load_yaml_string(yaml, source);
+  if (!root.IsMap()) r.fail(r.at(root), "a grid file must be a map with base: and axes:, groups: or variants:");
+  r.check_keys(root, kTopKeys);
 
   Grid g;
   g.file = source;
-  g.name = root["name"] ? r.scalar(root["name"], "name") : fs::path(source).stem().string();
+  g.name = root["name"] ? r.text(root["name"], "name") : fs::path(source).stem().string();
   if (g.name.empty() || safe_name(g.name) != g.name)
-    fail(root["name"] ? r.at(root["name"]) : source,
-         "grid name '" + g.name + "' must be non-empty and use only letters, digits and . _ - = , +");
-  g.out_dir = root["out"] ? r.scalar(root["out"], "out") : "runs/" + g.name;
+    r.fail(root["name"] ? r.at(root["name"]) : source,
+           "grid name '" + g.name + "' must be non-empty and use only letters, digits and . _ - = , +");
+  g.out_dir = root["out"] ? r.text(root["out"], "out") : "runs/" + g.name;
 
   // The base config: a file relative to the grid, or the config itself inline.
   const YAML::Node base = root["base"];
-  if (!base) fail(source, "missing 'base:' (the config every variant starts from, e.g. base: ../configs/small.yaml)");
+  if (!base) r.fail(source, "missing 'base:' (the config every variant starts from, e.g. base: ../configs/small.yaml)");
   if (base.IsMap()) {
     g.base_inline_yaml = YAML::Dump(base) + "\n";
     g.base_file = (fs::path(g.out_dir) / "base.yaml").string();
   } else {
-    const fs::path p = (fs::path(dir) / r.scalar(base, "base")).lexically_normal();
+    const fs::path p = (fs::path(dir) / r.text(base, "base")).lexically_normal();
     if (!fs::is_regular_file(p))
-      fail(r.at(base), "base config '" + p.string() + "' not found (the path is relative to the grid file's folder)");
+      r.fail(r.at(base), "base config '" + p.string() + "' not found (the path is relative to the grid file's folder)");
     g.base_file = p.string();
   }
   auto load_variant_config = [&](const std::vector<std::string>& overrides) {
-    return g.base_inline_yaml.empty() ? train::load_config(g.base_file, overrides)
-                                      : train::parse_config(g.base_inline_yaml, overrides, r.at(base) + ": base");
+    return g.base_inline_yaml.empty() ? config::load_config(g.base_file, overrides)
+                                      : config::parse_config(g.base_inline_yaml, overrides, r.at(base) + ": base");
   };
   try {
     (void)load_variant_config({});
-  } catch (const train::ConfigError& e) {
-    fail(r.at(base), std::string("base config: ") + e.what());
+  } catch (const config::ConfigError& e) {
+    r.fail(r.at(base), std::string("base config: ") + e.what());
   }
 
   // After-training settings.
@@ -270,32 +217,32 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
       s.ptq = r.boolean(p, "ptq");
     } else {
       r.require_map(p, "ptq", "{recipes: [w8a8, w4], suite: default, baseline: fp16}");
-      r.check_keys(p, kPtqKeys, "ptq");
+      r.check_keys(p, kPtqKeys);
       if (const YAML::Node rec = p["recipes"]) {
-        if (!rec.IsSequence()) fail(r.at(rec), "ptq.recipes must be a list, e.g. [w8a8, w4-g128]");
+        if (!rec.IsSequence()) r.fail(r.at(rec), "ptq.recipes must be a list, e.g. [w8a8, w4-g128]");
         for (const auto& x : rec) {
-          s.recipes.push_back(r.scalar(x, "a recipe name"));
+          s.recipes.push_back(r.text(x, "ptq.recipes"));
           if (s.recipes.back() == "all") continue;
           try {
             (void)quant::find_recipe(s.recipes.back());
           } catch (const std::invalid_argument& e) {
-            fail(r.at(x), std::string("ptq.recipes: ") + e.what());
+            r.fail(r.at(x), std::string("ptq.recipes: ") + e.what());
           }
         }
       }
       if (p["suite"]) {
-        s.suite = r.scalar(p["suite"], "ptq.suite");
+        s.suite = r.text(p["suite"], "ptq.suite");
         // A suite name or a path relative to the working directory, as nurture ptq reads it.
         try {
           (void)eval::load_suite(s.suite);
         } catch (const std::exception& e) {
-          fail(r.at(p["suite"]), std::string("ptq.suite: ") + e.what());
+          r.fail(r.at(p["suite"]), std::string("ptq.suite: ") + e.what());
         }
       }
       if (p["baseline"]) {
-        s.baseline = r.scalar(p["baseline"], "ptq.baseline");
+        s.baseline = r.text(p["baseline"], "ptq.baseline");
         if (s.baseline != "fp16" && s.baseline != "bf16" && s.baseline != "fp32")
-          fail(r.at(p["baseline"]), "ptq.baseline '" + s.baseline + "' is unknown (accepted: fp16, bf16, fp32)");
+          r.fail(r.at(p["baseline"]), "ptq.baseline '" + s.baseline + "' is unknown (accepted: fp16, bf16, fp32)");
       }
       if (p["limit"]) s.limit = r.integer(p["limit"], "ptq.limit", 0);
     }
@@ -305,15 +252,15 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
       s.analyze = r.boolean(a, "analyze");
     } else {
       r.require_map(a, "analyze", "{sequences: 16}");
-      r.check_keys(a, kAnalyzeKeys, "analyze");
+      r.check_keys(a, kAnalyzeKeys);
       if (a["sequences"]) s.analyze_sequences = static_cast<int>(r.integer(a["sequences"], "analyze.sequences", 1));
     }
   }
   if (root["every"]) s.every = r.integer(root["every"], "every", 0);
 
   // Variants: every group (the top level's axes are the first) starts from set + control.
-  const Overrides common = r.overrides(root["set"], "set");
-  const Overrides control = r.overrides(root["control"], "control");
+  const Overrides common = read_overrides(r, root["set"], "set");
+  const Overrides control = read_overrides(r, root["control"], "control");
   const Overrides start = merged(common, control);
   std::vector<std::string> varying;
   std::vector<Candidate> cands;
@@ -323,14 +270,14 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
     for (const auto& a : axes) add_axis_key(varying, a.key);
     expand(start, axes, read_design(r, root["design"], fallback), r.at(root["axes"]), {}, control.empty(), cands);
   } else if (root["design"]) {
-    fail(r.at(root["design"]), "design: applies to axes:, and this grid has none");
+    r.fail(r.at(root["design"]), "design: applies to axes:, and this grid has none");
   }
   if (const YAML::Node groups = root["groups"]) {
-    if (!groups.IsSequence()) fail(r.at(groups), "groups must be a list of {set:, axes:, design:} maps");
+    if (!groups.IsSequence()) r.fail(r.at(groups), "groups must be a list of {set:, axes:, design:} maps");
     for (const auto& grp : groups) {
       r.require_map(grp, "a group", "{set: {optim.grad_clip: null}, axes: {wd: [0.001, 0.01]}}");
-      r.check_keys(grp, kGroupKeys, "group");
-      const Overrides gs = r.overrides(grp["set"], "a group's set");
+      r.check_keys(grp, kGroupKeys);
+      const Overrides gs = read_overrides(r, grp["set"], "a group's set");
       const auto axes = read_axes(r, grp["axes"]);
       for (const auto& a : axes) add_axis_key(varying, a.key);
       std::vector<std::string> set_keys;
@@ -342,15 +289,15 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
   if (const YAML::Node vars = root["variants"]) {
     r.require_map(vars, "variants", "{fp16: {precision.dtype: fp16}}");
     for (const auto& kv : vars) {
-      const std::string name = r.scalar(kv.first, "a variant name");
+      const std::string name = r.key(kv.first);
       if (name.empty() || safe_name(name) != name || name == "." || name == "..")
-        fail(r.at(kv.first), "variant name '" + name + "' must use only letters, digits and . _ - = , +");
-      const Overrides o = r.overrides(kv.second, "variant '" + name + "'");
+        r.fail(r.at(kv.first), "variant name '" + name + "' must use only letters, digits and . _ - = , +");
+      const Overrides o = read_overrides(r, kv.second, "variant '" + name + "'");
       for (const auto& [k, v] : o) add_axis_key(varying, k);
       cands.push_back({merged(start, o), r.at(kv.first), name, {}});
     }
   }
-  if (cands.empty()) fail(source, "the grid defines no variants: add axes:, groups: or variants:");
+  if (cands.empty()) r.fail(source, "the grid defines no variants: add axes:, groups: or variants:");
   g.axes = varying;
 
   // Variants are compared and named by their resolved configs, so `wd: 0.1` and `wd: 1.0e-1`,
@@ -360,12 +307,12 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
     for (const auto& [k, val] : o) args.push_back(k + "=" + val);
     try {
       return load_variant_config(args);
-    } catch (const train::ConfigError& e) {
-      fail(where, (name.empty() ? "" : "variant '" + name + "': ") + without_command_line(e.what()));
+    } catch (const config::ConfigError& e) {
+      r.fail(where, (name.empty() ? "" : "variant '" + name + "': ") + without_command_line(e.what()));
     }
   };
-  auto value_of = [](const train::Config& c, const std::string& k) { return value_text(train::find_key(k)->get(c)); };
-  const train::Config reference = resolve(start, root["control"] ? r.at(root["control"]) : source, "control");
+  auto value_of = [](const config::Config& c, const std::string& k) { return value_text(config::find_key(k)->get(c)); };
+  const config::Config reference = resolve(start, root["control"] ? r.at(root["control"]) : source, "control");
   std::set<std::string> names, seen;
   for (auto& c : cands) {
     GridVariant v;
@@ -383,16 +330,16 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
     }
     v.control = !control.empty() && derived.empty();
     v.name = !c.name.empty() ? c.name : derived.empty() ? (control.empty() ? "base" : "control") : derived;
-    const train::Config cfg = resolve(c.o, c.where, v.name);
+    const config::Config cfg = resolve(c.o, c.where, v.name);
     // The same point reached twice (e.g. the control in two groups) is trained once.
-    if (!seen.insert(train::to_yaml(cfg)).second) {
-      if (!c.name.empty()) fail(c.where, "variant '" + c.name + "' repeats the settings of an earlier variant");
+    if (!seen.insert(config::to_yaml(cfg)).second) {
+      if (!c.name.empty()) r.fail(c.where, "variant '" + c.name + "' repeats the settings of an earlier variant");
       continue;
     }
-    if (!names.insert(v.name).second) fail(c.where, "two variants are named '" + v.name + "'; rename one");
+    if (!names.insert(v.name).second) r.fail(c.where, "two variants are named '" + v.name + "'; rename one");
     v.steps = cfg.train.steps;
     for (const auto& k : varying) v.axis_values[k] = value_of(cfg, k);
-    for (const auto& d : train::derived_keys())
+    for (const auto& d : config::derived_keys())
       if (value_of(cfg, d.relative) != "null")
         v.derived.push_back({d.relative, value_of(cfg, d.relative), d.absolute, value_of(cfg, d.absolute)});
     g.variants.push_back(std::move(v));
@@ -401,7 +348,7 @@ Grid parse_grid(const std::string& yaml, const std::string& source, const std::s
 }
 
 Grid load_grid(const std::string& path) {
-  const YAML::Node probe = train::load_yaml_file(path);  // file errors with the path
+  const YAML::Node probe = config::load_yaml_file(path);  // file errors with the path
   (void)probe;
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;

@@ -19,15 +19,15 @@ struct GridVariant {
   std::string name;  // readable and unique; also the run directory's name
   std::vector<std::pair<std::string, std::string>> overrides;
   std::map<std::string, std::string> axis_values;  // every grid axis -> this variant's resolved value
-  // Keys the config derived from a key stated relative to the run (train::derived_keys(), e.g.
+  // Keys the config derived from a key stated relative to the run (config::derived_keys(), e.g.
   // optim.weight_decay from optim.paper_weight_decay), with the value used, when the relative key is set.
   struct Derived {
     std::string relative, relative_value, absolute, value;  // canonical YAML text, as in axis_values
   };
   std::vector<Derived> derived;
-  bool control = false;                            // the grid's control point (one_at_a_time)
-  std::string where;                               // "grid.yaml:LINE" that defined it, for errors
-  int64_t steps = 0;                               // resolved train.steps
+  bool control = false;  // the grid's control point (one_at_a_time)
+  std::string where;     // "grid.yaml:LINE" that defined it, for errors
+  int64_t steps = 0;     // resolved train.steps
 };
 
 // What happens after training.
@@ -53,7 +53,7 @@ struct Grid {
   GridSettings settings;
 };
 
-// Reads and validates a grid file; throws train::ConfigError "file:line: ..." on any mistake,
+// Reads and validates a grid file; throws config::ConfigError "file:line: ..." on any mistake,
 // including a variant whose combined config is invalid.
 Grid load_grid(const std::string& path);
 // Same, from text; relative paths (`base:`) resolve against `dir`.

@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "train/config_suggest.h"
+#include "config/config_suggest.h"
 
 namespace nurture::experiments {
 
@@ -42,15 +42,15 @@ std::string short_key(const std::string& path) {
 std::string resolve_key(const std::string& key, const std::string& where) {
   for (const auto& [alias, path] : key_aliases())
     if (alias == key) return path;
-  if (train::find_key(key)) return key;
+  if (config::find_key(key)) return key;
   std::vector<std::string> names;
-  for (const auto& k : train::config_keys()) names.push_back(k.path);
+  for (const auto& k : config::config_keys()) names.push_back(k.path);
   for (const auto& a : key_aliases()) names.push_back(a.first);
-  const auto best = train::nearest_name(key, names);
-  throw train::ConfigError(where + ": key '" + key + "' is not a config key" +
-                           (best ? "; did you mean '" + *best + "'?" : "") +
-                           " (use dotted keys such as optim.weight_decay, or an alias: wd, clip, dtype, dropout, pos, "
-                           "...; see experiments/README.md)");
+  const auto best = config::nearest_name(key, names);
+  throw config::ConfigError(where + ": key '" + key + "' is not a config key" +
+                            (best ? "; did you mean '" + *best + "'?" : "") +
+                            " (use dotted keys such as optim.weight_decay, or an alias: wd, clip, dtype, dropout, pos, "
+                            "...; see experiments/README.md)");
 }
 
 namespace {
@@ -73,7 +73,7 @@ struct Text {
   std::string operator()(std::monostate) const { return "null"; }
   std::string operator()(bool b) const { return b ? "true" : "false"; }
   std::string operator()(int64_t i) const { return std::to_string(i); }
-  std::string operator()(double d) const { return train::format_number(d); }
+  std::string operator()(double d) const { return config::format_number(d); }
   std::string operator()(const std::string& s) const { return quoted_if_needed(s); }
   std::string operator()(const std::vector<std::string>& list) const {
     std::string out = "[";
@@ -84,12 +84,12 @@ struct Text {
 
 }  // namespace
 
-std::string value_text(const train::ConfigValue& v) { return std::visit(Text{}, v); }
+std::string value_text(const config::ConfigValue& v) { return std::visit(Text{}, v); }
 
 std::string canonical_value(const std::string& path, const YAML::Node& value, const std::string& where) {
-  const train::KeySpec* spec = train::find_key(path);
-  if (!spec) throw train::ConfigError(where + ": key '" + path + "' is not a config key");
-  train::Config c;
+  const config::KeySpec* spec = config::find_key(path);
+  if (!spec) throw config::ConfigError(where + ": key '" + path + "' is not a config key");
+  config::Config c;
   spec->set(c, value, where);
   return value_text(spec->get(c));
 }

@@ -10,7 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "train/config_schema.h"
+#include "config/config_schema.h"
 
 namespace nurture::experiments {
 
@@ -21,12 +21,12 @@ const std::vector<std::pair<std::string, std::string>>& key_aliases();
 std::string short_key(const std::string& path);
 
 // An alias or a dotted key -> the dotted key, or nullopt when it is neither. Throws
-// train::ConfigError "where: ..." with a nearest-key suggestion for an unknown key.
+// config::ConfigError "where: ..." with a nearest-key suggestion for an unknown key.
 std::string resolve_key(const std::string& key, const std::string& where);
 
 // The canonical text of a value, as YAML that parses back to it: numbers in their shortest
 // form ("0.001"), null, bare enum names, quoted paths.
-std::string value_text(const train::ConfigValue& v);
+std::string value_text(const config::ConfigValue& v);
 
 // Parses `value` as the key's type at `where` (throwing ConfigError with that location when it
 // is out of range or the wrong type) and returns its canonical text.

@@ -20,12 +20,12 @@
 #include <set>
 #include <thread>
 
+#include "config/config_error.h"
 #include "core/atomic_file.h"
 #include "data/file_io.h"
 #include "experiments/sweep_process.h"
 #include "experiments/sweep_progress.h"
 #include "experiments/sweep_status.h"
-#include "train/config_error.h"
 
 namespace nurture::experiments {
 
@@ -205,23 +205,23 @@ std::vector<const GridVariant*> select_variants(const Grid& grid, const std::str
   if (out.empty()) {
     std::string names;
     for (const auto& v : grid.variants) names += (names.empty() ? "" : ", ") + v.name;
-    throw train::ConfigError("--only '" + only + "' matches no variant of " + grid.file + " (variants: " + names +
-                             "; patterns are shell globs, e.g. 'wd=*')");
+    throw config::ConfigError("--only '" + only + "' matches no variant of " + grid.file + " (variants: " + names +
+                              "; patterns are shell globs, e.g. 'wd=*')");
   }
   return out;
 }
 
 int resolve_threads(int jobs, int threads_per_job, int cores) {
-  if (jobs < 1) throw train::ConfigError("--jobs must be at least 1");
+  if (jobs < 1) throw config::ConfigError("--jobs must be at least 1");
   cores = std::max(cores, 1);
   if (jobs > cores)
-    throw train::ConfigError("--jobs " + std::to_string(jobs) + " exceeds the " + std::to_string(cores) +
-                             " cores of this machine; use --jobs " + std::to_string(cores) + " or fewer");
+    throw config::ConfigError("--jobs " + std::to_string(jobs) + " exceeds the " + std::to_string(cores) +
+                              " cores of this machine; use --jobs " + std::to_string(cores) + " or fewer");
   const int t = threads_per_job > 0 ? threads_per_job : std::max(1, cores / jobs);
   if (jobs * t > cores)
-    throw train::ConfigError("--jobs " + std::to_string(jobs) + " x --threads-per-job " + std::to_string(t) + " = " +
-                             std::to_string(jobs * t) + " threads exceeds the " + std::to_string(cores) +
-                             " cores; lower one of them");
+    throw config::ConfigError("--jobs " + std::to_string(jobs) + " x --threads-per-job " + std::to_string(t) + " = " +
+                              std::to_string(jobs * t) + " threads exceeds the " + std::to_string(cores) +
+                              " cores; lower one of them");
   return t;
 }
 

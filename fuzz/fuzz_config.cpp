@@ -1,4 +1,4 @@
-// libFuzzer target: the YAML config loader (train::parse_config) with command-line overrides.
+// libFuzzer target: the YAML config loader (config::parse_config) with command-line overrides.
 //
 // Input: YAML text, optionally followed by "\n%%\n" and override lines ("optim.lr=3e-4"). Any
 // input must give a Config or a one-line ConfigError naming the source; a Config must survive
@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
+#include "config/config_error.h"
 #include "fuzz/fuzz_support.h"
-#include "train/config.h"
-#include "train/config_error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nurture;
@@ -23,10 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (std::string line; std::getline(in, line);) overrides.push_back(line);
     yaml.resize(cut);
   }
-  train::Config cfg;
+  config::Config cfg;
   try {
-    cfg = train::parse_config(yaml, overrides, "fuzz.yaml");
-  } catch (const train::ConfigError& e) {
+    cfg = config::parse_config(yaml, overrides, "fuzz.yaml");
+  } catch (const config::ConfigError& e) {
     const std::string what = e.what();
     // File errors start with the file name; override errors with "command line".
     fuzz::check_error_line(what, what.rfind("command line", 0) == 0 ? "command line" : "fuzz.yaml");
@@ -35,8 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::unexpected(e.what());
   }
   try {
-    if (!(train::parse_config(train::to_yaml(cfg), {}, "round-trip") == cfg)) {
-      std::fprintf(stderr, "to_yaml round trip changed the config:\n%s\n", train::to_yaml(cfg).c_str());
+    if (!(config::parse_config(config::to_yaml(cfg), {}, "round-trip") == cfg)) {
+      std::fprintf(stderr, "to_yaml round trip changed the config:\n%s\n", config::to_yaml(cfg).c_str());
       std::abort();
     }
   } catch (const std::exception& e) {

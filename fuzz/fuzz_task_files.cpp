@@ -13,11 +13,11 @@
 #include <fstream>
 #include <string>
 
+#include "config/config_error.h"
 #include "eval/error.h"
 #include "eval/suite.h"
 #include "eval/task_files.h"
 #include "fuzz/fuzz_support.h"
-#include "train/config_error.h"
 
 namespace {
 

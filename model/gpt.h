@@ -11,11 +11,9 @@
 #include "core/graph.h"
 #include "core/ops.h"
 #include "model/params.h"
+#include "model/pos_embedding.h"
 
 namespace nurture::model {
-
-enum class PosEmbedding { learned, sinusoidal, alibi };
-const char* name(PosEmbedding p);
 
 struct GPTConfig {
   int vocab_size = 4096;

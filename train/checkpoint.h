@@ -14,7 +14,7 @@
 //                     growth_tracker (int64), RNG / sampler state (uint64). Each attribute is int64,
 //                     uint64, float64 or a UTF-8 string.
 //   /config           scalar variable-length UTF-8 string dataset: the fully resolved YAML config
-//                     of the run (train/config.h to_yaml), enough to rebuild the model.
+//                     of the run (config/config.h to_yaml), enough to rebuild the model.
 //   /meta             group of scalar attributes: format_version (int32), nurture_version (string),
 //                     created (string, ISO 8601 UTC, e.g. "2025-01-31T12:00:00Z"), and writer
 //                     supplied ones such as precision (string: fp32 | bf16 | fp16).
@@ -92,9 +92,9 @@ void write_checkpoint(const std::string& path, const CheckpointContents& content
 
 struct Checkpoint {
   std::vector<NamedArray> params;
-  std::vector<NamedArray> m, v;       // empty when the file has no /optim or it was skipped
-  bool has_optimizer_state = false;   // the file has /optim, whether or not it was read
-  CheckpointState state, meta;        // meta without format_version (see below)
+  std::vector<NamedArray> m, v;      // empty when the file has no /optim or it was skipped
+  bool has_optimizer_state = false;  // the file has /optim, whether or not it was read
+  CheckpointState state, meta;       // meta without format_version (see below)
   std::string config_yaml;
   int format_version = 0;
 

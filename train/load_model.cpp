@@ -12,7 +12,7 @@ LoadedModel load_model(const std::filesystem::path& path) {
   Checkpoint probe = read_checkpoint(path.string(), ro);
   ro.arrays = true;
   LoadedModel lm;
-  lm.config = parse_config(probe.config_yaml, {}, path.string() + ":/config");
+  lm.config = config::parse_config(probe.config_yaml, {}, path.string() + ":/config");
   lm.gpt = std::make_unique<model::GPT>(gpt_config(lm.config));
   auto& P = lm.gpt->params();
   std::vector<ArraySpec> expected;

@@ -5,14 +5,14 @@
 #include <filesystem>
 #include <memory>
 
+#include "config/config.h"
 #include "data/tokenizer.h"
 #include "model/gpt.h"
-#include "train/config.h"
 
 namespace nurture::train {
 
 struct LoadedModel {
-  Config config;
+  config::Config config;
   std::unique_ptr<model::GPT> gpt;
   std::unique_ptr<data::Tokenizer> tokenizer;  // null if no tokenizer.model was found
   int64_t step = 0;

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "config/data_settings.h"
 #include "core/atomic_file.h"
 #include "core/ops.h"
 #include "data/file_io.h"
@@ -30,24 +31,24 @@ std::string fmt(const char* f, double v) {
 }
 }  // namespace
 
-precision::PolicyConfig policy_config(const Config& cfg) {
+precision::PolicyConfig policy_config(const config::Config& cfg) {
   precision::PolicyConfig p;
-  p.dtype = static_cast<precision::Format>(cfg.precision.dtype);
+  p.dtype = cfg.precision.dtype;
   p.layernorm_fp32 = cfg.precision.layernorm_fp32;
   p.softmax_fp32 = cfg.precision.softmax_fp32;
   p.loss_fp32 = cfg.precision.loss_fp32;
-  p.master_half = cfg.precision.master_weights == MasterWeights::half;
+  p.master_half = cfg.precision.master_weights == config::MasterWeights::half;
   p.native_gemm = cfg.precision.native_gemm;
   return p;
 }
 
-precision::LossScalerConfig scaler_config(const Config& cfg) {
+precision::LossScalerConfig scaler_config(const config::Config& cfg) {
   precision::LossScalerConfig s;
-  using K = LossScale::Kind;
+  using K = config::LossScale::Kind;
   using M = precision::LossScalerConfig::Mode;
-  s.mode = cfg.precision.loss_scale.kind == K::dynamic ? M::dynamic
+  s.mode = cfg.precision.loss_scale.kind == K::dynamic    ? M::dynamic
            : cfg.precision.loss_scale.kind == K::constant ? M::constant
-                                                           : M::none;
+                                                          : M::none;
   s.init_scale = s.mode == M::constant ? cfg.precision.loss_scale.value : cfg.precision.init_scale;
   s.growth_interval = cfg.precision.growth_interval;
   s.min_scale = cfg.precision.min_scale;
@@ -76,7 +77,7 @@ class ResidualMax : public model::ForwardObserver {
 double fraction(int64_t part, int64_t whole) { return whole ? double(part) / double(whole) : 0.0; }
 }  // namespace
 
-model::GPTConfig gpt_config(const Config& cfg) {
+model::GPTConfig gpt_config(const config::Config& cfg) {
   model::GPTConfig g;
   g.vocab_size = cfg.model.vocab_size;
   g.d_model = cfg.model.d_model;
@@ -85,14 +86,14 @@ model::GPTConfig gpt_config(const Config& cfg) {
   g.seq_len = cfg.model.seq_len;
   g.dropout = static_cast<float>(cfg.model.dropout);
   g.bias = cfg.model.bias;
-  g.pos = static_cast<model::PosEmbedding>(cfg.model.pos_embedding);
-  g.gelu = cfg.model.gelu == Gelu::tanh ? core::GeluKind::Tanh : core::GeluKind::Erf;
+  g.pos = cfg.model.pos_embedding;
+  g.gelu = cfg.model.gelu;
   g.init_std = static_cast<float>(cfg.model.init_std);
   g.decay_embeddings = cfg.optim.decay_embeddings;
   return g;
 }
 
-Trainer::Trainer(Config cfg, std::ostream& log) : cfg_(std::move(cfg)), log_(log) {
+Trainer::Trainer(config::Config cfg, std::ostream& log) : cfg_(std::move(cfg)), log_(log) {
   run_dir_ = cfg_.output.dir;
   if (cfg_.train.threads > 0) omp_set_num_threads(cfg_.train.threads);
 }
@@ -119,9 +120,10 @@ void Trainer::setup(bool resume, bool overwrite) {
   // MPI: every rank takes an equal slice of each global batch; only rank 0 writes the run directory.
   const bool writer = dist::is_root();
   if (cfg_.train.batch_size % dist::size() != 0)
-    throw ConfigError("train.batch_size " + std::to_string(cfg_.train.batch_size) + " is not a multiple of the " +
-                      std::to_string(dist::size()) + " MPI ranks (each rank takes an equal slice of every batch); " +
-                      "choose a batch size divisible by the rank count");
+    throw config::ConfigError("train.batch_size " + std::to_string(cfg_.train.batch_size) +
+                              " is not a multiple of the " + std::to_string(dist::size()) +
+                              " MPI ranks (each rank takes an equal slice of every batch); " +
+                              "choose a batch size divisible by the rank count");
   if (!resume) {
     if (auto old = latest_checkpoint(run_dir_)) {
       if (!overwrite)
@@ -138,22 +140,15 @@ void Trainer::setup(bool resume, bool overwrite) {
     std::error_code ec;
     fs::create_directories(run_dir_ / "checkpoints", ec);
     if (ec || !fs::is_directory(run_dir_ / "checkpoints"))
-      throw std::runtime_error("cannot create output directory '" + (run_dir_ / "checkpoints").string() +
-                               "': " + (ec ? ec.message() : "not a directory") +
-                               "; set output.dir to a writable directory");
+      throw std::runtime_error("cannot create output directory '" + (run_dir_ / "checkpoints").string() + "': " +
+                               (ec ? ec.message() : "not a directory") + "; set output.dir to a writable directory");
   }
   // A run killed mid-write leaves "<file>.tmp-<pid>" beside its outputs; nothing reads them.
   if (writer)
     for (const fs::path& d : {run_dir_, run_dir_ / "checkpoints"})
       if (const int n = core::remove_stale_temp_files(d))
         log_ << "removed " << n << " temp file(s) left in " << d.string() << "\n";
-  data::DataConfig dopt;
-  dopt.corpus = cfg_.data.corpus;
-  dopt.cache_dir = cfg_.data.cache_dir;
-  dopt.vocab_size = cfg_.model.vocab_size;
-  dopt.tokenizer_type = std::string(to_string(cfg_.data.tokenizer));
-  dopt.val_fraction = cfg_.data.val_fraction;
-  dopt.seq_len = cfg_.model.seq_len;
+  const data::DataConfig dopt = config::data_settings(cfg_);
   // Rank 0 trains the tokenizer and fills the token cache; the other ranks then read that cache
   // instead of repeating the work (the cache is content-keyed and written atomically).
   auto prepare = [&] {
@@ -171,16 +166,10 @@ void Trainer::setup(bool resume, bool overwrite) {
   if (mp_->half()) gpt_->params().enable_working_copy(true);
   opt_ = std::make_unique<optim::AdamW>(
       gpt_->params(), optim::AdamWConfig{cfg_.optim.beta1, cfg_.optim.beta2, cfg_.optim.eps, cfg_.optim.weight_decay});
-  sched_ = optim::Schedule{static_cast<optim::ScheduleKind>(0), cfg_.optim.lr, cfg_.optim.min_lr,
-                           cfg_.optim.warmup_steps, cfg_.train.steps};
-  switch (cfg_.optim.schedule) {
-    case Schedule::cosine: sched_.kind = optim::ScheduleKind::cosine; break;
-    case Schedule::linear: sched_.kind = optim::ScheduleKind::linear; break;
-    case Schedule::constant: sched_.kind = optim::ScheduleKind::constant; break;
-    case Schedule::wsd: sched_.kind = optim::ScheduleKind::wsd; break;
-  }
+  sched_ =
+      optim::Schedule{cfg_.optim.schedule, cfg_.optim.lr, cfg_.optim.min_lr, cfg_.optim.warmup_steps, cfg_.train.steps};
   sched_.decay_steps = optim::wsd_decay_steps(cfg_.optim.decay_fraction, cfg_.train.steps);
-  if (cfg_.optim.schedule == Schedule::wsd)
+  if (cfg_.optim.schedule == optim::ScheduleKind::wsd)
     log_ << "schedule wsd: lr " << fmt("%g", sched_.lr) << " through step " << sched_.first_decayed_step()
          << ", then linear decay to " << fmt("%g", sched_.min_lr) << " over the last " << sched_.decay_steps
          << " steps (checkpoints at step <= " << sched_.first_decayed_step() << " saw no decayed lr)\n";
@@ -209,7 +198,7 @@ void Trainer::setup(bool resume, bool overwrite) {
   auto& P = gpt_->params();
   mp_->refresh_weights(P.master(), P.working(), P.numel());
   if (writer) {
-    core::write_file_atomic(run_dir_ / "config.yaml", to_yaml(cfg_));
+    core::write_file_atomic(run_dir_ / "config.yaml", config::to_yaml(cfg_));
     metrics_.open(run_dir_ / "metrics.jsonl", ckpt ? step_ : 0);
   }
   progress_ = writer ? std::make_unique<Progress>(std::cerr, ::isatty(2))
@@ -264,8 +253,7 @@ StepResult Trainer::step() {
   if (inject_overflow_step_ == step_ + 1) train_step_->inject_gradient_overflow();
   const double lr = sched_.at(step_);
   const StepOutcome o = train_step_->run(
-      step_, lr, [&](int, int32_t* x, int32_t* y) { sampler_->next(x, y, rank * rows, (rank + 1) * rows); },
-      &residual);
+      step_, lr, [&](int, int32_t* x, int32_t* y) { sampler_->next(x, y, rank * rows, (rank + 1) * rows); }, &residual);
   if (N > 1) {
     auto& t = mp_->telemetry();
     static_assert(sizeof(precision::RoundStats) == 6 * sizeof(int64_t), "RoundStats: six int64 counters");
@@ -303,7 +291,8 @@ StepResult Trainer::step() {
   summary_.steps = step_;
   summary_.skipped = scaler_->skipped_steps();
   summary_.final_loss_scale = scaler_->scale();
-  summary_.mean_weight_grad_underflow += (r.weight_grad_underflow - summary_.mean_weight_grad_underflow) / double(step_);
+  summary_.mean_weight_grad_underflow +=
+      (r.weight_grad_underflow - summary_.mean_weight_grad_underflow) / double(step_);
   for (float m : r.residual_max) summary_.max_residual = std::max<double>(summary_.max_residual, m);
   return r;
 }
@@ -398,10 +387,10 @@ void Trainer::run(int64_t stop_at) {
   log_ << "checkpoint " << save_checkpoint().string() << "\n";
   log_ << knob_summary() << "\n";
   if (mp_->half())
-    log_ << "precision " << to_string(cfg_.precision.dtype) << ": " << summary_.skipped << " skipped step(s), loss scale "
-         << fmt("%g", summary_.final_loss_scale) << ", mean weight-gradient underflow "
-         << fmt("%.3g%%", 100 * summary_.mean_weight_grad_underflow) << ", max residual |x| "
-         << fmt("%.4g", summary_.max_residual) << "\n";
+    log_ << "precision " << config::to_string(cfg_.precision.dtype) << ": " << summary_.skipped
+         << " skipped step(s), loss scale " << fmt("%g", summary_.final_loss_scale)
+         << ", mean weight-gradient underflow " << fmt("%.3g%%", 100 * summary_.mean_weight_grad_underflow)
+         << ", max residual |x| " << fmt("%.4g", summary_.max_residual) << "\n";
 }
 
 void Trainer::add_knob_fields(nlohmann::json& rec) {
@@ -419,7 +408,7 @@ void Trainer::add_knob_fields(nlohmann::json& rec) {
   rec["clipped_steps"] = summary_.clipped_steps - knob_logged_clipped_;
   rec["clipped_total"] = summary_.clipped_steps;
   rec["clipped_fraction"] = fraction(summary_.clipped_steps, step_);
-  if (cfg_.precision.loss_scale.kind == LossScale::Kind::dynamic) {
+  if (cfg_.precision.loss_scale.kind == config::LossScale::Kind::dynamic) {
     rec["loss_scale_growths"] = summary_.scale_growths;
     rec["loss_scale_backoffs"] = summary_.scale_backoffs;
   }
@@ -430,12 +419,12 @@ void Trainer::add_knob_fields(nlohmann::json& rec) {
 
 std::string Trainer::knob_summary() const {
   const WeightStats w = weight_stats(*gpt_);
-  std::string s = "knobs: weight norm " + fmt("%.4g", w.all) + " (matrices " + fmt("%.4g", w.matrix) +
-                  ", embeddings " + fmt("%.4g", w.embedding) + ", LayerNorm gains " + fmt("%.4g", w.ln_gain) +
-                  "), decay factor " + fmt("%.4g", summary_.decay_factor) + ", clipped " +
-                  std::to_string(summary_.clipped_steps) + " of " + std::to_string(step_) + " steps (" +
-                  fmt("%.3g%%", 100 * fraction(summary_.clipped_steps, step_)) + ")";
-  if (cfg_.precision.loss_scale.kind == LossScale::Kind::dynamic)
+  std::string s = "knobs: weight norm " + fmt("%.4g", w.all) + " (matrices " + fmt("%.4g", w.matrix) + ", embeddings " +
+                  fmt("%.4g", w.embedding) + ", LayerNorm gains " + fmt("%.4g", w.ln_gain) + "), decay factor " +
+                  fmt("%.4g", summary_.decay_factor) + ", clipped " + std::to_string(summary_.clipped_steps) + " of " +
+                  std::to_string(step_) + " steps (" + fmt("%.3g%%", 100 * fraction(summary_.clipped_steps, step_)) +
+                  ")";
+  if (cfg_.precision.loss_scale.kind == config::LossScale::Kind::dynamic)
     s += ", loss scale " + std::to_string(summary_.scale_growths) + " growth(s) and " +
          std::to_string(summary_.scale_backoffs) + " backoff(s) (growth_interval " +
          std::to_string(cfg_.precision.growth_interval) + ")";
@@ -468,9 +457,9 @@ fs::path Trainer::save_checkpoint() {
   c.state.ints["knob_logged_step"] = knob_logged_step_;
   c.state.ints["knob_logged_clipped"] = knob_logged_clipped_;
   c.state.reals["decay_factor"] = summary_.decay_factor;
-  c.meta.strings["precision"] = std::string(to_string(cfg_.precision.dtype));
+  c.meta.strings["precision"] = std::string(config::to_string(cfg_.precision.dtype));
   c.meta.strings["tokenizer"] = "tokenizer.model";
-  c.config_yaml = to_yaml(cfg_);
+  c.config_yaml = config::to_yaml(cfg_);
   write_checkpoint(path.string(), c);
   return path;
 }

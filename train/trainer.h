@@ -22,16 +22,16 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "core/graph.h"
-#include "data/prepare.h"
 #include "data/batch_sampler.h"
+#include "data/prepare.h"
 #include "data/sequential_windows.h"
 #include "model/gpt.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
 #include "precision/loss_scaler.h"
 #include "precision/policy.h"
-#include "train/config.h"
 #include "train/metrics_log.h"
 #include "train/progress.h"
 #include "train/train_step.h"
@@ -44,13 +44,13 @@ struct StepResult {
   double tokens_per_s = 0, elapsed_s = 0;
   // Mixed-precision telemetry (zeros under fp32).
   double loss_scale = 1;
-  bool skipped = false;               // inf/nan gradients: no update (fp16 loss scaling)
-  double weight_grad_underflow = 0;   // fraction of non-zero weight-gradient elements the half format flushed to 0
-  double act_grad_underflow = 0;      // same, for gradients flowing between ops
+  bool skipped = false;              // inf/nan gradients: no update (fp16 loss scaling)
+  double weight_grad_underflow = 0;  // fraction of non-zero weight-gradient elements the half format flushed to 0
+  double act_grad_underflow = 0;     // same, for gradients flowing between ops
   int64_t act_overflow = 0, act_nonfinite = 0, grad_overflow = 0, grad_nonfinite = 0;
-  std::vector<float> residual_max;    // max |x| of the residual stream after each block
-  double allreduce_s = 0;             // seconds in the gradient all-reduce (MPI runs; 0 otherwise)
-  bool clipped = false;               // optim.grad_clip scaled this step's gradients down
+  std::vector<float> residual_max;  // max |x| of the residual stream after each block
+  double allreduce_s = 0;           // seconds in the gradient all-reduce (MPI runs; 0 otherwise)
+  bool clipped = false;             // optim.grad_clip scaled this step's gradients down
 };
 
 // Run-level summary of the mixed-precision telemetry.
@@ -58,18 +58,18 @@ struct RunSummary {
   int64_t steps = 0, skipped = 0;
   double final_loss_scale = 1, mean_weight_grad_underflow = 0, max_residual = 0;
   // Whether the knobs acted (kept in checkpoints, so they count the whole run across resumes).
-  int64_t clipped_steps = 0;                   // steps whose gradients clipping scaled down
+  int64_t clipped_steps = 0;                      // steps whose gradients clipping scaled down
   int64_t scale_growths = 0, scale_backoffs = 0;  // dynamic loss scale doublings / halvings
-  double decay_factor = 1;                     // Π (1 − lr·λ) over the updates taken: what decay alone did
-  double telemetry_s = 0;                      // seconds spent on the knob telemetry (this process)
+  double decay_factor = 1;                        // Π (1 − lr·λ) over the updates taken: what decay alone did
+  double telemetry_s = 0;                         // seconds spent on the knob telemetry (this process)
 };
 
-model::GPTConfig gpt_config(const Config& cfg);
+model::GPTConfig gpt_config(const config::Config& cfg);
 
 class Trainer {
  public:
   // `log` receives human-readable status lines (data preparation, validation, checkpoints).
-  Trainer(Config cfg, std::ostream& log);
+  Trainer(config::Config cfg, std::ostream& log);
   ~Trainer();
 
   // Prepares data, builds the model, and either initialises it or resumes from the newest
@@ -92,7 +92,7 @@ class Trainer {
   // overflow would produce.
   void inject_gradient_overflow(int64_t step) { inject_overflow_step_ = step; }
   int64_t steps_done() const { return step_; }
-  const Config& config() const { return cfg_; }
+  const config::Config& config() const { return cfg_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }
   const data::PreparedData& data() const { return *data_; }
   // The newest checkpoint in a run directory, if any.
@@ -106,7 +106,7 @@ class Trainer {
   void add_knob_fields(nlohmann::json& rec);
   std::string knob_summary() const;  // the end-of-run "knobs: ..." line
 
-  Config cfg_;
+  config::Config cfg_;
   std::ostream& log_;
   std::filesystem::path run_dir_;
   std::unique_ptr<data::PreparedData> data_;
@@ -119,7 +119,7 @@ class Trainer {
   std::unique_ptr<precision::MixedPrecision> mp_;
   std::unique_ptr<precision::LossScaler> scaler_;
   std::unique_ptr<TrainStep> train_step_;  // the step itself, and the arenas validation borrows
-  std::ostream null_log_{nullptr};     // where ranks other than 0 send progress lines
+  std::ostream null_log_{nullptr};         // where ranks other than 0 send progress lines
   RunSummary summary_;
   int64_t inject_overflow_step_ = -1;
   // The last metrics record with the interval fields (step, and summary_.clipped_steps then).

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
+#include "config/config.h"
 #include "tests/cli/cli_support.h"
-#include "train/config.h"
 
 namespace nurture::test {
 namespace {
@@ -13,10 +13,14 @@ namespace {
 const fs::path kSource = NURTURE_SOURCE_DIR;
 // The documents whose examples run, in the order they run (one sandbox: the CLI reference uses
 // the runs the README's quick start made).
-const std::vector<std::string> kTestedDocs = {"README.md",          "docs/CLI.md",
-                                              "docs/OUTPUT-FORMATS.md", "docs/MIXED-PRECISION.md",
-                                              "docs/MPI.md",        "docs/REPRODUCE-PAPER.md",
-                                              "docs/CONFIG.md",     "docs/DEVELOPMENT.md"};
+const std::vector<std::string> kTestedDocs = {"README.md",
+                                              "docs/CLI.md",
+                                              "docs/OUTPUT-FORMATS.md",
+                                              "docs/MIXED-PRECISION.md",
+                                              "docs/MPI.md",
+                                              "docs/REPRODUCE-PAPER.md",
+                                              "docs/CONFIG.md",
+                                              "docs/DEVELOPMENT.md"};
 
 // A manual page with test markers that kTestedDocs leaves out would silently go untested.
 TEST(ReadmeTest, EveryDocumentWithExamplesIsTested) {
@@ -70,13 +74,13 @@ TEST(ReadmeTest, ExamplesRunAsDocumented) {
 }
 
 TEST(ReadmeTest, ConfigReferenceIsGenerated) {
-  const std::string documented =
-      between_markers(read_text(kSource / "docs/CONFIG.md"), "<!-- config-reference:begin", "<!-- config-reference:end -->");
-  const std::string generated = train::config_reference_markdown();
+  const std::string documented = between_markers(read_text(kSource / "docs/CONFIG.md"), "<!-- config-reference:begin",
+                                                 "<!-- config-reference:end -->");
+  const std::string generated = config::config_reference_markdown();
   if (join_lines(normalized_lines(documented)) != join_lines(normalized_lines(generated))) {
     const fs::path out = fs::absolute("config_reference.md");
     write_text(out, generated);
-    ADD_FAILURE() << "docs/CONFIG.md's config reference differs from train::config_reference_markdown(). "
+    ADD_FAILURE() << "docs/CONFIG.md's config reference differs from config::config_reference_markdown(). "
                   << "Replace the text between the config-reference markers with " << out.string();
   }
 }

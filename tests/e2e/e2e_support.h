@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "tests/support/support.h"
-#include "train/config.h"
 #include "train/trainer.h"
 
 namespace nurture::test {
@@ -17,12 +17,12 @@ namespace fs = std::filesystem;
 
 // configs/tiny.yaml on the shipped Tiny Shakespeare, writing under `out`; the tokenizer cache
 // goes to a per-test directory beside it so parallel tests never share it.
-inline train::Config tiny_config(const fs::path& out, std::vector<std::string> extra = {}) {
-  std::vector<std::string> ov = {"output.dir=" + out.string(), "data.cache_dir=" + (out.parent_path() / "cache").string(),
-                                 "train.steps=20", "train.eval_every=0",
-                                 "data.corpus=" + std::string(NURTURE_SOURCE_DIR) + "/datasets/tinyshakespeare"};
+inline config::Config tiny_config(const fs::path& out, std::vector<std::string> extra = {}) {
+  std::vector<std::string> ov = {
+      "output.dir=" + out.string(), "data.cache_dir=" + (out.parent_path() / "cache").string(), "train.steps=20",
+      "train.eval_every=0", "data.corpus=" + std::string(NURTURE_SOURCE_DIR) + "/datasets/tinyshakespeare"};
   ov.insert(ov.end(), extra.begin(), extra.end());
-  return train::load_config(std::string(NURTURE_SOURCE_DIR) + "/configs/tiny.yaml", ov);
+  return config::load_config(std::string(NURTURE_SOURCE_DIR) + "/configs/tiny.yaml", ov);
 }
 
 inline std::vector<float> master_weights(train::Trainer& t) {

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "train/config.h"
+#include "config/config.h"
+#include "e2e_support.h"
 #include "train/load_model.h"
 #include "train/trainer.h"
-#include "e2e_support.h"
 
 using namespace nurture;
 namespace fs = std::filesystem;
@@ -20,7 +20,7 @@ using test::TempDir;
 namespace fs = std::filesystem;
 using Strings = std::vector<std::string>;
 namespace {
-train::Config tiny(const fs::path& out, Strings extra = {}) {
+config::Config tiny(const fs::path& out, Strings extra = {}) {
   extra.insert(extra.begin(), "model.dropout=0.1");
   return test::tiny_config(out, extra);
 }

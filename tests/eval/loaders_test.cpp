@@ -4,12 +4,12 @@
 
 #include <string>
 
+#include "config/config_error.h"
 #include "eval/error.h"
 #include "eval/suite.h"
 #include "eval/task_files.h"
 #include "eval/template.h"
 #include "tests/support/support.h"
-#include "train/config_error.h"
 
 using namespace nurture;
 using eval::EvalError;
@@ -236,7 +236,28 @@ TEST(Suites, ErrorsCarryFileAndLine) {
   }
   e = error_of([&] { parse("tasks: []\n"); });
   EXPECT_NE(e.find("'tasks' must be a non-empty list"), std::string::npos) << e;
-  EXPECT_THROW(parse("tasks: [\n"), train::ConfigError);  // YAML syntax: train's one-line error
+  EXPECT_THROW(parse("tasks: [\n"), config::ConfigError);  // YAML syntax: config's one-line error
+}
+
+// Suites are read by config::YamlReader, like grids: the key a typo meant, keys given twice with
+// the first line, and keys that are not words, all as EvalErrors.
+TEST(Suites, KeysAreCheckedLikeTheConfigs) {
+  auto parse = [](const std::string& y) { return eval::parse_suite(y, "s.yaml", kFixtures); };
+  EXPECT_EQ(error_of([&] {
+              parse("tasks:\n  - {name: a, kind: multiple_choice, file: x.jsonl, lable: y}\n");
+            }).rfind("s.yaml:2: unknown key 'lable' in a task; did you mean 'label'? (accepted: name, kind, ", 0),
+            0u);
+  EXPECT_EQ(error_of([&] { parse("tasks:\n  - name: a\n    kind: likelihood\n    kind: last_word\n"); }),
+            "s.yaml:4: key 'kind' is given twice in a task (first at line 3)");
+  EXPECT_EQ(error_of([&] { parse("name: s\nname: t\ntasks: [{name: a, kind: likelihood, source: heldout}]\n"); }),
+            "s.yaml:2: key 'name' is given twice in the suite (first at line 1)");
+  EXPECT_EQ(error_of([&] {
+              parse("tasks:\n  - {name: a, kind: last_word, source: generated, generator: {sed: 1}}\n");
+            }).rfind("s.yaml:2: unknown key 'sed' in generator; did you mean 'seed'?", 0),
+            0u);
+  EXPECT_EQ(
+      error_of([&] { parse("tasks:\n  - {name: a, kind: multiple_choice, file: x.jsonl, label_map: {[1]: 0}}\n"); }),
+      "s.yaml:2: keys must be plain words, found a list");
 }
 
 TEST(Suites, ShippedSuitesParseAndPointAtExistingFiles) {

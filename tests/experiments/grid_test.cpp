@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <sstream>
 
+#include "config/config_error.h"
 #include "experiments/grid.h"
 #include "experiments/grid_keys.h"
 #include "experiments/sweep.h"
 #include "tests/support/support.h"
-#include "train/config_error.h"
 
 namespace nurture::experiments {
 namespace {
@@ -28,7 +28,7 @@ std::vector<std::string> names(const Grid& g) {
 
 // The error message, or "" when the grid loaded.
 std::string error_of(const std::string& yaml) {
-  return test::error_of<train::ConfigError>([&] { parse(yaml); });
+  return test::error_of<config::ConfigError>([&] { parse(yaml); });
 }
 
 TEST(GridTest, ProductTakesEveryCombinationWithReadableNames) {
@@ -149,6 +149,21 @@ TEST(GridTest, MistakesPointAtTheLine) {
             std::string::npos);
 }
 
+// Grids are read by config::YamlReader, like suites: the key a typo meant, keys given twice with
+// the first line, and keys that are not words.
+TEST(GridTest, KeysAreCheckedLikeTheConfigs) {
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq: {recipe: [w8a8]}\n"),
+            "g.yaml:3: unknown ptq key 'recipe'; did you mean 'recipes'? (accepted: recipes, suite, baseline, limit)");
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nevery: 2\naxes: {wd: [0.2]}\n"),
+            "g.yaml:4: grid key 'axes' is given twice (first at line 2)");
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nanalyze: {sequences: 2, sequences: 3}\n"),
+            "g.yaml:3: analyze key 'sequences' is given twice (first at line 3)");
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\nvariants:\n  ? [a]\n  : {}\n"),
+            "g.yaml:3: keys must be plain words, found a list");
+  EXPECT_EQ(error_of("base: ../configs/tiny.yaml\naxes: {wd: [0.1]}\nptq: {limit: -1}\n"),
+            "g.yaml:3: 'ptq.limit' must be ≥ 0, got -1");
+}
+
 TEST(GridTest, InlineBaseIsAConfig) {
   const Grid g = parse(
       "base:\n"
@@ -192,7 +207,7 @@ TEST(GridTest, KeyAliases) {
   EXPECT_EQ(short_key("optim.beta2"), "optim.beta2");
   EXPECT_EQ(resolve_key("clip", "x"), "optim.grad_clip");
   EXPECT_EQ(resolve_key("model.bias", "x"), "model.bias");
-  EXPECT_THROW(resolve_key("wdd", "x"), train::ConfigError);
+  EXPECT_THROW(resolve_key("wdd", "x"), config::ConfigError);
   EXPECT_EQ(resolve_key("paper_wd", "x"), "optim.paper_weight_decay");
   EXPECT_EQ(resolve_key("schedule", "x"), "optim.schedule");
   EXPECT_EQ(resolve_key("growth_frac", "x"), "precision.growth_interval_fraction");

@@ -15,13 +15,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config_error.h"
 #include "experiments/grid.h"
 #include "experiments/slurm.h"
 #include "experiments/sweep.h"
 #include "experiments/sweep_progress.h"
 #include "experiments/sweep_status.h"
 #include "tests/support/support.h"
-#include "train/config_error.h"
 
 namespace nurture::experiments {
 namespace {
@@ -199,11 +199,11 @@ TEST_F(SweepTest, SelectionThreadsAndSlurm) {
   const Grid g = grid("  wd=0.01: {wd: 0.01}\n  wd=0.1: {wd: 0.1}\n  fp16: {dtype: fp16}\n");
   EXPECT_EQ(select_variants(g, "wd=*").size(), 2u);
   EXPECT_EQ(select_variants(g, "fp16").size(), 1u);
-  EXPECT_THROW(select_variants(g, "nope"), train::ConfigError);
+  EXPECT_THROW(select_variants(g, "nope"), config::ConfigError);
   EXPECT_EQ(resolve_threads(2, 0, 8), 4);
   EXPECT_EQ(resolve_threads(1, 0, 2), 2);
-  EXPECT_THROW(resolve_threads(2, 2, 2), train::ConfigError);
-  EXPECT_THROW(resolve_threads(3, 0, 2), train::ConfigError);
+  EXPECT_THROW(resolve_threads(2, 2, 2), config::ConfigError);
+  EXPECT_THROW(resolve_threads(3, 0, 2), config::ConfigError);
 
   SlurmOptions so{"/opt/nurture", "/work/g.yaml", "/work", 4};
   const std::string script = slurm_script(g, select_variants(g, ""), so);

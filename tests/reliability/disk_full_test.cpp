@@ -7,21 +7,21 @@
 
 #include <sstream>
 
+#include "config/config.h"
 #include "nlohmann/json.hpp"
 #include "reliability_support.h"
 #include "train/checkpoint.h"
-#include "train/config.h"
 #include "train/trainer.h"
 
 namespace nurture::test {
 namespace {
 
-train::Config tiny(const fs::path& root) {
+config::Config tiny(const fs::path& root) {
   const std::string src = NURTURE_SOURCE_DIR;
-  return train::load_config(src + "/configs/tiny.yaml",
-                            {"output.dir=" + (root / "run").string(), "data.cache_dir=" + (root / "cache").string(),
-                             "data.corpus=" + src + "/datasets/tinyshakespeare", "train.eval_every=0", "train.steps=8",
-                             "train.checkpoint_every=2"});
+  return config::load_config(src + "/configs/tiny.yaml",
+                             {"output.dir=" + (root / "run").string(), "data.cache_dir=" + (root / "cache").string(),
+                              "data.corpus=" + src + "/datasets/tinyshakespeare", "train.eval_every=0", "train.steps=8",
+                              "train.checkpoint_every=2"});
 }
 
 // Limits the size of any file this process writes to `bytes` for its lifetime.

@@ -5,12 +5,12 @@
 
 #include <algorithm>
 
+#include "config/config.h"
+#include "config/config_error.h"
 #include "eval/error.h"
 #include "eval/suite.h"
 #include "eval/task_files.h"
 #include "reliability_support.h"
-#include "train/config.h"
-#include "train/config_error.h"
 
 namespace nurture::test {
 namespace {
@@ -156,9 +156,9 @@ TEST(FuzzRegressions, ConfigErrorsQuotingControlCharactersStayOneLine) {
   };
   for (const auto& yaml : inputs) {
     try {
-      train::parse_config(yaml, {}, "fuzz.yaml");
+      config::parse_config(yaml, {}, "fuzz.yaml");
       ADD_FAILURE() << "accepted: " << yaml;
-    } catch (const train::ConfigError& e) {
+    } catch (const config::ConfigError& e) {
       const std::string what = e.what();
       EXPECT_EQ(what.rfind("fuzz.yaml:", 0), 0u) << what;
       EXPECT_TRUE(std::none_of(what.begin(), what.end(), [](char c) {

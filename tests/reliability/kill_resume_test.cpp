@@ -10,10 +10,10 @@
 #include <regex>
 #include <sstream>
 
+#include "config/config.h"
 #include "nlohmann/json.hpp"
 #include "reliability_support.h"
 #include "train/checkpoint.h"
-#include "train/config.h"
 
 namespace nurture::test {
 namespace {
@@ -91,7 +91,7 @@ void check_final_names(const fs::path& run, const std::string& tokenizer, int ki
     }
   }
   if (fs::exists(run / "config.yaml")) {
-    EXPECT_NO_THROW(train::load_config((run / "config.yaml").string(), {})) << kill;
+    EXPECT_NO_THROW(config::load_config((run / "config.yaml").string(), {})) << kill;
   }
   if (fs::exists(run / "tokenizer.model")) {
     EXPECT_EQ(read_text(run / "tokenizer.model"), tokenizer) << "kill " << kill;

@@ -6,8 +6,8 @@
 #include <limits>
 #include <sstream>
 
+#include "config/config.h"
 #include "reliability_support.h"
-#include "train/config.h"
 #include "train/nonfinite.h"
 #include "train/trainer.h"
 
@@ -57,11 +57,11 @@ TEST(NonFinite, GradientsAreNamedWhenParametersAreFinite) {
 TEST(NonFinite, Fp32DivergenceStopsNamingStepLossAndFirstNonFiniteValue) {
   const TempDir root("diverge");
   const std::string src = NURTURE_SOURCE_DIR;
-  train::Config cfg =
-      train::load_config(src + "/configs/tiny.yaml",
-                         {"output.dir=" + (root / "run").string(), "data.cache_dir=" + (root / "cache").string(),
-                          "data.corpus=" + src + "/datasets/tinyshakespeare", "train.eval_every=0", "optim.lr=1000",
-                          "optim.min_lr=0", "optim.warmup_steps=0", "optim.grad_clip=null", "train.steps=30"});
+  config::Config cfg =
+      config::load_config(src + "/configs/tiny.yaml",
+                          {"output.dir=" + (root / "run").string(), "data.cache_dir=" + (root / "cache").string(),
+                           "data.corpus=" + src + "/datasets/tinyshakespeare", "train.eval_every=0", "optim.lr=1000",
+                           "optim.min_lr=0", "optim.warmup_steps=0", "optim.grad_clip=null", "train.steps=30"});
   std::ostringstream log;
   train::Trainer t(cfg, log);
   t.setup(false);

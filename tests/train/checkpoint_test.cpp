@@ -13,9 +13,9 @@
 #include <limits>
 #include <thread>
 
+#include "config/config.h"
 #include "tests/support/support.h"
 #include "train/checkpoint.h"
-#include "train/config.h"
 
 namespace nurture::train {
 namespace {
@@ -117,7 +117,7 @@ TEST_F(CheckpointTest, RoundTripIsBitIdentical) {
   c.state.reals["tiny"] = std::numeric_limits<double>::denorm_min();
   c.state.strings["note"] = "ünïcødé ✓";
   c.state.strings["empty"] = "";
-  c.config_yaml = to_yaml(parse_config("precision: {dtype: fp16}"));
+  c.config_yaml = config::to_yaml(config::parse_config("precision: {dtype: fp16}"));
   c.meta.ints["world_size"] = 1;
 
   const std::string file = path("ckpt.h5");
@@ -135,7 +135,7 @@ TEST_F(CheckpointTest, RoundTripIsBitIdentical) {
   EXPECT_TRUE(r.has_optimizer_state);
   EXPECT_EQ(r.state, c.state);
   EXPECT_EQ(r.config_yaml, c.config_yaml);
-  EXPECT_EQ(parse_config(r.config_yaml), parse_config(c.config_yaml));
+  EXPECT_EQ(config::parse_config(r.config_yaml), config::parse_config(c.config_yaml));
   EXPECT_EQ(r.format_version, kCheckpointFormatVersion);
   EXPECT_EQ(r.meta.strings.at("precision"), "bf16");
   EXPECT_EQ(r.meta.ints.at("world_size"), 1);
@@ -266,8 +266,9 @@ TEST_F(CheckpointTest, RefusesANewerFormatVersion) {
     H5Fclose(f);
   }
   EXPECT_EQ(error_of([&] { read_checkpoint(file); }),
-            "cannot read checkpoint '" + file + "': format_version 2 is newer than this build of nurture reads (1); "
-            "update nurture");
+            "cannot read checkpoint '" + file +
+                "': format_version 2 is newer than this build of nurture reads (1); "
+                "update nurture");
 }
 
 TEST_F(CheckpointTest, RefusesMismatchedOptimizerState) {

@@ -3,11 +3,11 @@
 
 #include <filesystem>
 
+#include "config/config.h"
+#include "config/config_suggest.h"
 #include "tests/support/support.h"
-#include "train/config.h"
-#include "train/config_suggest.h"
 
-namespace nurture::train {
+namespace nurture::config {
 namespace {
 
 // The error message of parsing `yaml` as "x.yaml", or "" when it parses.
@@ -32,13 +32,17 @@ TEST(ConfigErrorTest, UnknownKeySuggestsTheNearestOne) {
 
 TEST(ConfigErrorTest, SuggestionKinds) {
   EXPECT_ERROR_STARTS("model:\n  bais: false\n", "x.yaml:2: key 'model.bais' is unknown; did you mean 'model.bias'?");
-  EXPECT_ERROR_STARTS("model:\n  n-layer: 2\n", "x.yaml:2: key 'model.n-layer' is unknown; did you mean 'model.n_layer'?");
-  EXPECT_ERROR_STARTS("model:\n  N_LAYERS: 2\n", "x.yaml:2: key 'model.N_LAYERS' is unknown; did you mean 'model.n_layer'?");
+  EXPECT_ERROR_STARTS("model:\n  n-layer: 2\n",
+                      "x.yaml:2: key 'model.n-layer' is unknown; did you mean 'model.n_layer'?");
+  EXPECT_ERROR_STARTS("model:\n  N_LAYERS: 2\n",
+                      "x.yaml:2: key 'model.N_LAYERS' is unknown; did you mean 'model.n_layer'?");
   // The key exists, but in another section.
   EXPECT_ERROR_STARTS("train:\n  lr: 1\n", "x.yaml:2: key 'train.lr' is unknown; did you mean 'optim.lr'?");
   EXPECT_ERROR_STARTS("lr: 1\n", "x.yaml:1: key 'lr' is unknown; did you mean 'optim.lr'? (accepted sections: model,");
   EXPECT_ERROR_STARTS("optm:\n  lr: 1\n", "x.yaml:1: key 'optm' is unknown; did you mean 'optim'?");
-  EXPECT_EQ(error_of("", {"optm.lr=1"}).rfind("command line: 'optm.lr=1': key 'optm.lr' is unknown; did you mean 'optim.lr'?", 0), 0u);
+  EXPECT_EQ(error_of("", {"optm.lr=1"})
+                .rfind("command line: 'optm.lr=1': key 'optm.lr' is unknown; did you mean 'optim.lr'?", 0),
+            0u);
   // Nothing close: no guess, but the accepted list.
   EXPECT_EQ(error_of("optim:\n  zzzzzz: 1\n"),
             "x.yaml:2: key 'optim.zzzzzz' is unknown (accepted keys in optim: lr, min_lr, warmup_steps, schedule, "
@@ -62,9 +66,11 @@ TEST(ConfigErrorTest, OutOfRange) {
 }
 
 TEST(ConfigErrorTest, NotOneOf) {
-  EXPECT_EQ(error_of("precision:\n  dtype: fp8\n"), "x.yaml:2: 'precision.dtype' = 'fp8' is not one of fp32, bf16, fp16");
-  EXPECT_EQ(error_of("", {"optim.schedule=step"}),
-            "command line: 'optim.schedule=step': 'optim.schedule' = 'step' is not one of cosine, constant, linear, wsd");
+  EXPECT_EQ(error_of("precision:\n  dtype: fp8\n"),
+            "x.yaml:2: 'precision.dtype' = 'fp8' is not one of fp32, bf16, fp16");
+  EXPECT_EQ(
+      error_of("", {"optim.schedule=step"}),
+      "command line: 'optim.schedule=step': 'optim.schedule' = 'step' is not one of cosine, constant, linear, wsd");
   EXPECT_EQ(error_of("precision:\n  loss_scale: auto\n"),
             "x.yaml:2: 'precision.loss_scale' = 'auto' is not one of dynamic, none, or a number > 0");
 }
@@ -108,16 +114,19 @@ TEST(ConfigErrorTest, DuplicateKey) {
 }
 
 TEST(ConfigErrorTest, YamlSyntax) {
-  EXPECT_EQ(error_of("model:\n  d_model: [64\n  n_head: 4\n"), "x.yaml:3: YAML syntax error: end of sequence flow not found");
+  EXPECT_EQ(error_of("model:\n  d_model: [64\n  n_head: 4\n"),
+            "x.yaml:3: YAML syntax error: end of sequence flow not found");
   EXPECT_ERROR_STARTS("model:\n  d_model: 64\n n_head: 4\n", "x.yaml:3: YAML syntax error: ");
 }
 
 TEST(ConfigErrorTest, BadOverrides) {
   EXPECT_EQ(error_of("", {"optim.lr"}), "command line: 'optim.lr': expected section.key=value, e.g. optim.lr=3e-4");
-  EXPECT_EQ(error_of("", {"optim=3"}), "command line: 'optim=3': 'optim' is a section; set one key at a time (optim.lr=...)");
+  EXPECT_EQ(error_of("", {"optim=3"}),
+            "command line: 'optim=3': 'optim' is a section; set one key at a time (optim.lr=...)");
   EXPECT_EQ(error_of("", {"data.corpus=[a"}),
             "command line: 'data.corpus=[a': the value is not valid YAML (end of sequence flow not found)");
-  EXPECT_EQ(error_of("", {"model.dropout=1"}), "command line: 'model.dropout=1': 'model.dropout' = 1 is out of range [0, 1)");
+  EXPECT_EQ(error_of("", {"model.dropout=1"}),
+            "command line: 'model.dropout=1': 'model.dropout' = 1 is out of range [0, 1)");
 }
 
 TEST(ConfigErrorTest, FileErrorsNameTheFile) {
@@ -151,9 +160,7 @@ TEST(ConfigErrorTest, FileErrorsNameTheFile) {
   }
 }
 
-TEST(ConfigErrorTest, IsARuntimeError) {
-  EXPECT_THROW(parse_config("model: {dropout: 3}"), std::runtime_error);
-}
+TEST(ConfigErrorTest, IsARuntimeError) { EXPECT_THROW(parse_config("model: {dropout: 3}"), std::runtime_error); }
 
 TEST(ConfigErrorTest, NearestName) {
   const std::vector<std::string> keys{"lr", "min_lr", "warmup_steps", "beta1", "beta2"};
@@ -170,4 +177,4 @@ TEST(ConfigErrorTest, NearestName) {
 }
 
 }  // namespace
-}  // namespace nurture::train
+}  // namespace nurture::config

@@ -1,9 +1,9 @@
-#include "train/config_suggest.h"
+#include "config/config_suggest.h"
 
 #include <algorithm>
 #include <cctype>
 
-namespace nurture::train {
+namespace nurture::config {
 namespace {
 
 std::string normalized(std::string_view s) {
@@ -45,4 +45,4 @@ std::optional<std::string> nearest_name(std::string_view word, const std::vector
   return best;
 }
 
-}  // namespace nurture::train
+}  // namespace nurture::config

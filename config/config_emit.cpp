@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/config_schema.h"
+#include "config/config_schema.h"
 
-namespace nurture::train {
+namespace nurture::config {
 namespace {
 
 // Words YAML 1.1 (PyYAML) or 1.2 would read as something other than a string.
@@ -74,8 +74,10 @@ std::string yaml_text(const ConfigValue& v) { return std::visit(YamlText{}, v); 
 nlohmann::json json_value(const ConfigValue& v) {
   return std::visit(
       [](const auto& x) -> nlohmann::json {
-        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::monostate>) return nullptr;
-        else return x;
+        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::monostate>)
+          return nullptr;
+        else
+          return x;
       },
       v);
 }
@@ -135,7 +137,8 @@ std::string config_reference_markdown() {
          "(the value is parsed as YAML: `optim.grad_clip=null`, `data.corpus=[a.txt,b.txt]`).\n"
          "Unknown keys, wrong types and out-of-range values are errors.\n";
   for (const auto& section : config_sections()) {
-    out << "\n## `" << section.name << "`\n\n" << section.description << "\n\n"
+    out << "\n## `" << section.name << "`\n\n"
+        << section.description << "\n\n"
         << "| key | type | default | accepted | description |\n|---|---|---|---|---|\n";
     for (const auto& key : config_keys()) {
       if (key.section() != section.name) continue;
@@ -147,4 +150,4 @@ std::string config_reference_markdown() {
   return out.str();
 }
 
-}  // namespace nurture::train
+}  // namespace nurture::config

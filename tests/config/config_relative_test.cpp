@@ -1,11 +1,11 @@
-// Keys stated relative to the run (train/config_relative.cpp): the paper's weight decay mapped by
+// Keys stated relative to the run (config/config_relative.cpp): the paper's weight decay mapped by
 // lr_peak·λ·T, and the loss scaler's growth interval as a fraction of the run.
 #include <gtest/gtest.h>
 
+#include "config/config.h"
 #include "tests/support/support.h"
-#include "train/config.h"
 
-namespace nurture::train {
+namespace nurture::config {
 namespace {
 
 std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides) {
@@ -26,11 +26,12 @@ TEST(ConfigRelativeTest, PaperWeightDecayGivesTheSameLrLambdaT) {
   }
   // Twice the lr or twice the steps: half the λ. The schedule does not matter (peak lr, not Σ lr).
   EXPECT_NEAR(parse_config("", {"train.steps=2400", "optim.paper_weight_decay=0.1"}).optim.weight_decay, 0.625, 1e-12);
-  EXPECT_NEAR(parse_config("", {"train.steps=1200", "optim.lr=1.2e-3", "optim.paper_weight_decay=0.1"}).optim.weight_decay,
-              0.625, 1e-12);
-  EXPECT_NEAR(parse_config("", {"train.steps=1200", "optim.schedule=wsd", "optim.paper_weight_decay=0.1"})
-                  .optim.weight_decay,
-              1.25, 1e-12);
+  EXPECT_NEAR(
+      parse_config("", {"train.steps=1200", "optim.lr=1.2e-3", "optim.paper_weight_decay=0.1"}).optim.weight_decay,
+      0.625, 1e-12);
+  EXPECT_NEAR(
+      parse_config("", {"train.steps=1200", "optim.schedule=wsd", "optim.paper_weight_decay=0.1"}).optim.weight_decay,
+      1.25, 1e-12);
   // Another paper-side assumption: lr·T = 3e-4 · 30000 = 9 gives the same λ.
   EXPECT_NEAR(parse_config("", {"train.steps=1200", "optim.paper_lr=3e-4", "optim.paper_steps=30000",
                                 "optim.paper_weight_decay=0.1"})
@@ -77,7 +78,8 @@ TEST(ConfigRelativeTest, Errors) {
   EXPECT_EQ(error_of("", {"precision.growth_interval_fraction=0"}),
             "command line: 'precision.growth_interval_fraction=0': 'precision.growth_interval_fraction' = 0 is out of "
             "range (0, 1]; null growth_interval is used as given");
-  EXPECT_EQ(error_of("optim:\n  paper_weight_decay: -1\n", {}).rfind("x.yaml:2: 'optim.paper_weight_decay' = -1", 0), 0u)
+  EXPECT_EQ(error_of("optim:\n  paper_weight_decay: -1\n", {}).rfind("x.yaml:2: 'optim.paper_weight_decay' = -1", 0),
+            0u)
       << error_of("optim:\n  paper_weight_decay: -1\n", {});
   // 1 step: λ = 1 · 9 / 6e-4 = 15000, lr·λ = 9.
   EXPECT_EQ(error_of("train: {steps: 1}\n", {"optim.paper_weight_decay=1"}),
@@ -87,4 +89,4 @@ TEST(ConfigRelativeTest, Errors) {
 }
 
 }  // namespace
-}  // namespace nurture::train
+}  // namespace nurture::config

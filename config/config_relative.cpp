@@ -14,9 +14,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "train/config_kinds.h"
+#include "config/config_kinds.h"
 
-namespace nurture::train {
+namespace nurture::config {
 
 const std::vector<DerivedKey>& derived_keys() {
   static const std::vector<DerivedKey> keys{
@@ -28,8 +28,8 @@ const std::vector<DerivedKey>& derived_keys() {
 
 double paper_equivalent_weight_decay(const Config& c) {
   const auto& o = c.optim;
-  const double lambda = o.paper_weight_decay.value_or(0.0) * (o.paper_lr * double(o.paper_steps)) /
-                        (o.lr * double(c.train.steps));
+  const double lambda =
+      o.paper_weight_decay.value_or(0.0) * (o.paper_lr * double(o.paper_steps)) / (o.lr * double(c.train.steps));
   // 6 significant digits, so config.yaml and variant tables read 0.18, not 0.18000000000000002.
   char text[32];
   std::snprintf(text, sizeof text, "%.6g", lambda);
@@ -56,4 +56,4 @@ void apply_derived_keys(Config& c, const KeyOrigins& origins) {
   }
 }
 
-}  // namespace nurture::train
+}  // namespace nurture::config

@@ -3,10 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/config.h"
-#include "train/config_schema.h"
+#include "config/config.h"
+#include "config/config_schema.h"
 
-namespace nurture::train {
+namespace nurture::config {
 namespace {
 
 const std::string kRepo = NURTURE_SOURCE_DIR;
@@ -21,8 +21,8 @@ TEST(ConfigTest, DefaultsMatchTheDocumentedValues) {
   EXPECT_EQ(c.model.seq_len, 256);
   EXPECT_EQ(c.model.dropout, 0.0);
   EXPECT_TRUE(c.model.bias);
-  EXPECT_EQ(c.model.pos_embedding, PosEmbedding::learned);
-  EXPECT_EQ(c.model.gelu, Gelu::tanh);
+  EXPECT_EQ(c.model.pos_embedding, model::PosEmbedding::learned);
+  EXPECT_EQ(c.model.gelu, core::GeluKind::Tanh);
   EXPECT_EQ(c.model.init_std, 0.02);
   EXPECT_EQ(c.data.corpus, std::vector<std::string>{"datasets/gutenberg"});
   EXPECT_EQ(c.data.tokenizer, Tokenizer::bpe);
@@ -31,7 +31,7 @@ TEST(ConfigTest, DefaultsMatchTheDocumentedValues) {
   EXPECT_EQ(c.optim.lr, 6e-4);
   EXPECT_EQ(c.optim.min_lr, 6e-5);
   EXPECT_EQ(c.optim.warmup_steps, 100);
-  EXPECT_EQ(c.optim.schedule, Schedule::cosine);
+  EXPECT_EQ(c.optim.schedule, optim::ScheduleKind::cosine);
   EXPECT_EQ(c.optim.beta1, 0.9);
   EXPECT_EQ(c.optim.beta2, 0.95);
   EXPECT_EQ(c.optim.eps, 1e-8);
@@ -47,7 +47,7 @@ TEST(ConfigTest, DefaultsMatchTheDocumentedValues) {
   EXPECT_EQ(c.train.eval_batches, 8);
   EXPECT_EQ(c.train.checkpoint_every, 0);
   EXPECT_EQ(c.train.log_every, 10);
-  EXPECT_EQ(c.precision.dtype, Dtype::fp32);
+  EXPECT_EQ(c.precision.dtype, precision::Format::fp32);
   EXPECT_EQ(c.precision.loss_scale, LossScale::none());
   EXPECT_TRUE(c.precision.layernorm_fp32);
   EXPECT_TRUE(c.precision.softmax_fp32);
@@ -73,10 +73,8 @@ TEST(ConfigTest, LossScaleDefaultFollowsDtype) {
             LossScale::dynamic());
   // An explicit choice always wins.
   EXPECT_EQ(parse_config("precision: {dtype: fp16, loss_scale: none}").precision.loss_scale, LossScale::none());
-  EXPECT_EQ(parse_config("precision: {dtype: bf16, loss_scale: dynamic}").precision.loss_scale,
-            LossScale::dynamic());
-  EXPECT_EQ(parse_config("precision: {dtype: fp16, loss_scale: 1024}").precision.loss_scale,
-            LossScale::constant(1024));
+  EXPECT_EQ(parse_config("precision: {dtype: bf16, loss_scale: dynamic}").precision.loss_scale, LossScale::dynamic());
+  EXPECT_EQ(parse_config("precision: {dtype: fp16, loss_scale: 1024}").precision.loss_scale, LossScale::constant(1024));
   EXPECT_EQ(parse_config("precision: {dtype: fp16, loss_scale: ~}").precision.loss_scale, LossScale::none());
 }
 
@@ -101,10 +99,10 @@ TEST(ConfigTest, ShippedSmallConfig) {
 }
 
 TEST(ConfigTest, Overrides) {
-  const Config c = parse_config("optim: {lr: 1.0e-3}\nmodel: {n_layer: 6}\n",
-                                {"optim.lr=3e-4", "model.n_layer=2", "optim.grad_clip=null",
-                                 "data.corpus=[a.txt, b.txt]", "output.name=", "train.steps=1e4",
-                                 "precision.loss_scale=512", " model.bias = false"});
+  const Config c =
+      parse_config("optim: {lr: 1.0e-3}\nmodel: {n_layer: 6}\n",
+                   {"optim.lr=3e-4", "model.n_layer=2", "optim.grad_clip=null", "data.corpus=[a.txt, b.txt]",
+                    "output.name=", "train.steps=1e4", "precision.loss_scale=512", " model.bias = false"});
   EXPECT_EQ(c.optim.lr, 3e-4);
   EXPECT_EQ(c.model.n_layer, 2);
   EXPECT_FALSE(c.optim.grad_clip.has_value());
@@ -123,20 +121,30 @@ TEST(ConfigTest, OverrideFromFile) {
   const Config c = load_config(kRepo + "/configs/tiny.yaml", {"model.n_layer=1", "precision.dtype=bf16"});
   EXPECT_EQ(c.model.n_layer, 1);
   EXPECT_EQ(c.model.d_model, 64);
-  EXPECT_EQ(c.precision.dtype, Dtype::bf16);
+  EXPECT_EQ(c.precision.dtype, precision::Format::bf16);
 }
 
 Config everything_changed() {
   Config c;
-  c.model = {512, 96, 3, 12, 33, 0.125, false, PosEmbedding::alibi, Gelu::erf, 0.1 + 0.2};
+  c.model = {512, 96, 3, 12, 33, 0.125, false, model::PosEmbedding::alibi, core::GeluKind::Erf, 0.1 + 0.2};
   c.data.corpus = {"datasets/a b.txt", "x:y #z", "\"quoted\" \\ back", "üñí", "no", "1e3", "null", "-"};
   c.data.tokenizer = Tokenizer::unigram;
   c.data.cache_dir = "cache\twith\ttabs\nand newline";
   c.data.val_fraction = 1.0 / 3.0;
-  c.optim = {1e-3, 0.0, 0, Schedule::wsd, 0.0, 0.999, 1e-12, 0.0, false, std::nullopt, 0.35, std::nullopt, 3e-4, 123};
+  c.optim = {1e-3,         0.0,  0,  optim::ScheduleKind::wsd, 0.0, 0.999, 1e-12, 0.0, false, std::nullopt, 0.35,
+             std::nullopt, 3e-4, 123};
   c.train = {7, 3, 5, 0xFFFFFFFFFFFFull, 2, 0, 1, 3, 1};
-  c.precision = {Dtype::fp16, LossScale::constant(8192.5), false, false, false, MasterWeights::half, 1e6, 7, 1e-30,
-                 false, std::nullopt};
+  c.precision = {precision::Format::fp16,
+                 LossScale::constant(8192.5),
+                 false,
+                 false,
+                 false,
+                 MasterWeights::half,
+                 1e6,
+                 7,
+                 1e-30,
+                 false,
+                 std::nullopt};
   c.output = {"", "true"};
   return c;
 }
@@ -210,9 +218,9 @@ TEST(ConfigTest, KeyTableIsWellFormed) {
 }
 
 TEST(ConfigTest, EnumNames) {
-  EXPECT_EQ(to_string(Dtype::bf16), "bf16");
-  EXPECT_EQ(to_string(Schedule::linear), "linear");
-  EXPECT_EQ(to_string(Schedule::wsd), "wsd");
+  EXPECT_EQ(to_string(precision::Format::bf16), "bf16");
+  EXPECT_EQ(to_string(optim::ScheduleKind::linear), "linear");
+  EXPECT_EQ(to_string(optim::ScheduleKind::wsd), "wsd");
   EXPECT_EQ(to_string(LossScale::dynamic()), "dynamic");
   EXPECT_EQ(to_string(LossScale::constant(128)), "128");
 }
@@ -226,4 +234,4 @@ TEST(ConfigTest, FormatNumberIsShortestRoundTrip) {
 }
 
 }  // namespace
-}  // namespace nurture::train
+}  // namespace nurture::config

@@ -7,14 +7,14 @@
 #include <string>
 #include <type_traits>
 
-#include "train/config_schema.h"
+#include "config/config_schema.h"
 
 // Expands to the path string and an accessor that works on Config& and const Config&, so a key's
 // YAML name can never drift from the member it sets.
 #define NURTURE_KEY(section, key) \
-  #section "." #key, [](auto& c) -> auto& { return c.section.key; }
+#section "." #key, [](auto& c) -> auto& { return c.section.key; }
 
-namespace nurture::train::kinds {
+namespace nurture::config::kinds {
 
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -39,12 +39,11 @@ double parse_real(const YAML::Node& n, const std::string& path, const std::strin
 int64_t parse_int(const YAML::Node& n, const std::string& path, const std::string& where);
 bool parse_bool(const YAML::Node& n, const std::string& path, const std::string& where);
 std::string parse_string(const YAML::Node& n, const std::string& path, const std::string& where);
-std::vector<std::string> parse_string_list(const YAML::Node& n, const std::string& path,
-                                           const std::string& where);
+std::vector<std::string> parse_string_list(const YAML::Node& n, const std::string& path, const std::string& where);
 size_t parse_choice(const YAML::Node& n, const std::string& path, const std::string& where,
                     const std::string_view* names, size_t count);
-void check_range(double v, const Range& r, const YAML::Node& n, const std::string& path,
-                 const std::string& where, const std::string& hint = "");
+void check_range(double v, const Range& r, const YAML::Node& n, const std::string& path, const std::string& where,
+                 const std::string& hint = "");
 
 template <class Access>
 KeySpec integer(const char* path, Access access, Range r, std::string description) {
@@ -80,12 +79,9 @@ KeySpec real(const char* path, Access access, Range r, std::string description) 
 
 // A float that may be null, e.g. grad_clip; `null_means` completes "null ..." in docs/errors.
 template <class Access>
-KeySpec optional_real(const char* path, Access access, Range r, std::string null_means,
-                      std::string description) {
-  KeySpec k{path, "float or null", r.text() + " or null (" + null_means + ")",
-            std::move(description), {}, {}, {}, {}};
-  k.set = [access, r, null_means, p = k.path](Config& c, const YAML::Node& n,
-                                              const std::string& where) {
+KeySpec optional_real(const char* path, Access access, Range r, std::string null_means, std::string description) {
+  KeySpec k{path, "float or null", r.text() + " or null (" + null_means + ")", std::move(description), {}, {}, {}, {}};
+  k.set = [access, r, null_means, p = k.path](Config& c, const YAML::Node& n, const std::string& where) {
     if (n.IsNull()) {
       access(c).reset();
       return;
@@ -136,11 +132,12 @@ template <class Access>
 KeySpec choice(const char* path, Access access, std::string description) {
   using E = std::remove_cvref_t<decltype(access(std::declval<Config&>()))>;
   std::string accepted;
-  for (auto name : EnumNames<E>::names) accepted += (accepted.empty() ? "" : " | ") + std::string(name);
+  for (const auto& [value, name] : EnumNames<E>::names) accepted += (accepted.empty() ? "" : " | ") + std::string(name);
   KeySpec k{path, "enum", accepted, std::move(description), {}, {}, {}, {}};
   k.set = [access, p = k.path](Config& c, const YAML::Node& n, const std::string& where) {
-    const auto& names = EnumNames<E>::names;
-    access(c) = static_cast<E>(parse_choice(n, p, where, names.data(), names.size()));
+    std::vector<std::string_view> names;
+    for (const auto& [value, name] : EnumNames<E>::names) names.push_back(name);
+    access(c) = EnumNames<E>::names[parse_choice(n, p, where, names.data(), names.size())].first;
   };
   k.get = [access](const Config& c) -> ConfigValue { return std::string(to_string(access(c))); };
   return k;
@@ -182,4 +179,4 @@ inline KeySpec derived_default(KeySpec k, std::string note, std::function<void(C
   return k;
 }
 
-}  // namespace nurture::train::kinds
+}  // namespace nurture::config::kinds

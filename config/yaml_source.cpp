@@ -1,4 +1,4 @@
-#include "train/yaml_source.h"
+#include "config/yaml_source.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace nurture::train {
+namespace nurture::config {
 
 std::string yaml_location(const std::string& source, const YAML::Mark& mark) {
   if (mark.line < 0) return source;
@@ -52,4 +52,4 @@ YAML::Node load_yaml_file(const std::string& path) {
   return load_yaml_string(text.str(), path);
 }
 
-}  // namespace nurture::train
+}  // namespace nurture::config

@@ -1,9 +1,9 @@
 // Constraints that involve more than one key. Single-key ranges live in the key table.
 #include <cstdio>
 
-#include "train/config_kinds.h"
+#include "config/config_kinds.h"
 
-namespace nurture::train {
+namespace nurture::config {
 namespace {
 
 using kinds::fail;
@@ -33,7 +33,7 @@ void check_cross_field(const Config& c, const KeyOrigins& origins) {
   if (m.d_model % m.n_head != 0)
     fail(origins.where({"model.d_model", "model.n_head"}),
          "'model.d_model' = " + num(m.d_model) + " is not divisible by 'model.n_head' = " + num(m.n_head));
-  if (m.pos_embedding == PosEmbedding::sinusoidal && m.d_model % 2 != 0)
+  if (m.pos_embedding == model::PosEmbedding::sinusoidal && m.d_model % 2 != 0)
     fail(origins.where({"model.d_model", "model.pos_embedding"}),
          "'model.pos_embedding' = 'sinusoidal' needs an even 'model.d_model' (it is " + num(m.d_model) + ")");
 
@@ -50,19 +50,19 @@ void check_cross_field(const Config& c, const KeyOrigins& origins) {
          "'optim.lr' * 'optim.weight_decay' = " + num(o.lr) + " * " + approx(o.weight_decay) + " = " +
              approx(o.lr * o.weight_decay) +
              " is >= 1, so decoupled weight decay would zero or flip the weights every step (weight_decay was derived "
-             "from 'optim.paper_weight_decay' = " + num(*o.paper_weight_decay) + " for " +
-             num(double(c.train.steps)) + " steps; lower it or train longer)");
+             "from 'optim.paper_weight_decay' = " +
+             num(*o.paper_weight_decay) + " for " + num(double(c.train.steps)) + " steps; lower it or train longer)");
 
   const auto& p = c.precision;
   // Half master weights with fp32 training is not a mixed-precision setup at all; most likely
   // the dtype override was forgotten.
-  if (p.master_weights == MasterWeights::half && p.dtype == Dtype::fp32)
+  if (p.master_weights == MasterWeights::half && p.dtype == precision::Format::fp32)
     fail(origins.where({"precision.master_weights", "precision.dtype"}),
          "'precision.master_weights' = 'half' needs 'precision.dtype' bf16 or fp16 (it is fp32)");
   if (p.min_scale > p.init_scale)
     fail(origins.where({"precision.min_scale", "precision.init_scale"}),
-         "'precision.min_scale' = " + num(p.min_scale) + " is greater than 'precision.init_scale' = " +
-             num(p.init_scale));
+         "'precision.min_scale' = " + num(p.min_scale) +
+             " is greater than 'precision.init_scale' = " + num(p.init_scale));
 }
 
-}  // namespace nurture::train
+}  // namespace nurture::config

@@ -1,11 +1,11 @@
 // YAML tree + command-line overrides -> Config, driven by the key table.
 #include <map>
 
-#include "train/config_kinds.h"
-#include "train/config_suggest.h"
-#include "train/yaml_source.h"
+#include "config/config_kinds.h"
+#include "config/config_suggest.h"
+#include "config/yaml_source.h"
 
-namespace nurture::train {
+namespace nurture::config {
 namespace {
 
 using kinds::fail;
@@ -53,8 +53,10 @@ std::optional<std::string> suggest_from_any_section(std::string_view name) {
   std::string accepted;
   if (is_section(section) && dot != std::string::npos) {
     const std::string name = path.substr(dot + 1);
-    if (auto s = nearest_name(name, key_names_in(section))) suggestion = section + "." + *s;
-    else suggestion = suggest_from_any_section(name);
+    if (auto s = nearest_name(name, key_names_in(section)))
+      suggestion = section + "." + *s;
+    else
+      suggestion = suggest_from_any_section(name);
     accepted = "accepted keys in " + section + ": " + joined(key_names_in(section));
   } else {
     if (dot == std::string::npos) {
@@ -67,8 +69,8 @@ std::optional<std::string> suggest_from_any_section(std::string_view name) {
     }
     accepted = "accepted sections: " + joined(section_names());
   }
-  fail(where, "key '" + path + "' is unknown" + (suggestion ? "; did you mean '" + *suggestion + "'?" : "") +
-                  " (" + accepted + ")");
+  fail(where, "key '" + path + "' is unknown" + (suggestion ? "; did you mean '" + *suggestion + "'?" : "") + " (" +
+                  accepted + ")");
 }
 
 // yaml-cpp keeps both entries of a repeated key; the later one would silently win.
@@ -110,7 +112,8 @@ void apply_file(Config& c, KeyOrigins& origins, const YAML::Node& root, const st
     const YAML::Node& body = entry.second;
     if (body.IsNull()) continue;  // `model:` with nothing under it
     if (!body.IsMap())
-      fail(where, "'" + section + "' " + (body.IsScalar() ? "= " + kinds::shown(body) + " is" : "is " + kinds::shown(body) + ",") +
+      fail(where, "'" + section + "' " +
+                      (body.IsScalar() ? "= " + kinds::shown(body) + " is" : "is " + kinds::shown(body) + ",") +
                       " not a map of keys (" + joined(key_names_in(section)) + ")");
     for (const auto& kv : body) {
       const std::string key_where = yaml_location(source, kv.first.Mark());
@@ -133,8 +136,8 @@ void apply_override(Config& c, KeyOrigins& origins, const std::string& text) {
   if (eq == std::string::npos) fail(where, "expected section.key=value, e.g. optim.lr=3e-4");
   const std::string path = trimmed(std::string_view(text).substr(0, eq));
   if (is_section(path))
-    fail(where, "'" + path + "' is a section; set one key at a time (" + path + "." +
-                    key_names_in(path).front() + "=...)");
+    fail(where,
+         "'" + path + "' is a section; set one key at a time (" + path + "." + key_names_in(path).front() + "=...)");
   YAML::Node value;
   try {
     value = YAML::Load(text.substr(eq + 1));
@@ -166,4 +169,4 @@ Config parse_config(const std::string& yaml, const std::vector<std::string>& ove
   return build(load_yaml_string(yaml, source), source, overrides);
 }
 
-}  // namespace nurture::train
+}  // namespace nurture::config

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace nurture::train {
+namespace nurture::config {
 
 // Optimal-string-alignment distance: Levenshtein plus adjacent transpositions ("bais" -> "bias"
 // is one edit), the commonest typo.
@@ -17,4 +17,4 @@ size_t edit_distance(std::string_view a, std::string_view b);
 // Ties go to the earlier candidate.
 std::optional<std::string> nearest_name(std::string_view word, const std::vector<std::string>& candidates);
 
-}  // namespace nurture::train
+}  // namespace nurture::config

@@ -13,13 +13,12 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "train/config.h"
+#include "config/config.h"
 
-namespace nurture::train {
+namespace nurture::config {
 
 // A key's value in a form every emitter understands. monostate is YAML null.
-using ConfigValue =
-    std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<std::string>>;
+using ConfigValue = std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<std::string>>;
 
 struct KeySpec {
   std::string path;         // "optim.lr"
@@ -77,4 +76,4 @@ void check_cross_field(const Config& config, const KeyOrigins& origins);
 // Shortest text that parses back to the same double ("0.0006", "1e-08", "65536").
 std::string format_number(double v);
 
-}  // namespace nurture::train
+}  // namespace nurture::config

@@ -7,11 +7,11 @@
 #include <stdexcept>
 #include <string>
 
-namespace nurture::train {
+namespace nurture::config {
 
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-}  // namespace nurture::train
+}  // namespace nurture::config

@@ -11,52 +11,68 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "train/config_error.h"
+#include "config/config_error.h"
+#include "core/gelu_kind.h"
+#include "model/pos_embedding.h"
+#include "optim/schedule.h"
+#include "precision/format.h"
 
-namespace nurture::train {
+namespace nurture::config {
 
-// Enums are numbered 0..N-1 in the order of their EnumNames entry; that name is what YAML uses.
-enum class PosEmbedding { learned, sinusoidal, alibi };
-enum class Gelu { tanh, erf };
+// Settings whose values are a module's own enum hold that enum (model::PosEmbedding, ...), so
+// the code that builds a module's settings copies them. The YAML name of every value is given
+// once, here, as (value, name) pairs in the order docs and errors list them; the enum's own
+// numbering does not matter. Tokenizer and MasterWeights exist only as settings.
 enum class Tokenizer { bpe, unigram };
-enum class Schedule { cosine, constant, linear, wsd };
-enum class Dtype { fp32, bf16, fp16 };
 enum class MasterWeights { fp32, half };
 
 template <class E>
 struct EnumNames;
 template <>
-struct EnumNames<PosEmbedding> {
-  static constexpr std::array<std::string_view, 3> names{"learned", "sinusoidal", "alibi"};
+struct EnumNames<model::PosEmbedding> {
+  using E = model::PosEmbedding;
+  static constexpr std::array<std::pair<E, std::string_view>, 3> names{
+      {{E::learned, "learned"}, {E::sinusoidal, "sinusoidal"}, {E::alibi, "alibi"}}};
 };
 template <>
-struct EnumNames<Gelu> {
-  static constexpr std::array<std::string_view, 2> names{"tanh", "erf"};
+struct EnumNames<core::GeluKind> {
+  using E = core::GeluKind;
+  static constexpr std::array<std::pair<E, std::string_view>, 2> names{{{E::Tanh, "tanh"}, {E::Erf, "erf"}}};
 };
 template <>
 struct EnumNames<Tokenizer> {
-  static constexpr std::array<std::string_view, 2> names{"bpe", "unigram"};
+  using E = Tokenizer;
+  static constexpr std::array<std::pair<E, std::string_view>, 2> names{{{E::bpe, "bpe"}, {E::unigram, "unigram"}}};
 };
 template <>
-struct EnumNames<Schedule> {
-  static constexpr std::array<std::string_view, 4> names{"cosine", "constant", "linear", "wsd"};
+struct EnumNames<optim::ScheduleKind> {
+  using E = optim::ScheduleKind;
+  static constexpr std::array<std::pair<E, std::string_view>, 4> names{
+      {{E::cosine, "cosine"}, {E::constant, "constant"}, {E::linear, "linear"}, {E::wsd, "wsd"}}};
 };
 template <>
-struct EnumNames<Dtype> {
-  static constexpr std::array<std::string_view, 3> names{"fp32", "bf16", "fp16"};
+struct EnumNames<precision::Format> {
+  using E = precision::Format;
+  static constexpr std::array<std::pair<E, std::string_view>, 3> names{
+      {{E::fp32, "fp32"}, {E::bf16, "bf16"}, {E::fp16, "fp16"}}};
 };
 template <>
 struct EnumNames<MasterWeights> {
-  static constexpr std::array<std::string_view, 2> names{"fp32", "half"};
+  using E = MasterWeights;
+  static constexpr std::array<std::pair<E, std::string_view>, 2> names{{{E::fp32, "fp32"}, {E::half, "half"}}};
 };
 
+// The YAML name of a setting's value.
 template <class E>
 constexpr std::string_view to_string(E e) {
-  return EnumNames<E>::names[static_cast<size_t>(e)];
+  for (const auto& [value, name] : EnumNames<E>::names)
+    if (value == e) return name;
+  return "?";
 }
 
 // precision.loss_scale. YAML: `dynamic`, `none`, or a positive number (a constant scale).
@@ -80,8 +96,8 @@ struct ModelConfig {
   int seq_len = 256;
   double dropout = 0.0;
   bool bias = true;
-  PosEmbedding pos_embedding = PosEmbedding::learned;
-  Gelu gelu = Gelu::tanh;
+  model::PosEmbedding pos_embedding = model::PosEmbedding::learned;
+  core::GeluKind gelu = core::GeluKind::Tanh;
   double init_std = 0.02;
   bool operator==(const ModelConfig&) const = default;
 };
@@ -98,14 +114,14 @@ struct OptimConfig {
   double lr = 6e-4;
   double min_lr = 6e-5;
   int64_t warmup_steps = 100;
-  Schedule schedule = Schedule::cosine;
+  optim::ScheduleKind schedule = optim::ScheduleKind::cosine;
   double beta1 = 0.9;
   double beta2 = 0.95;
   double eps = 1e-8;
   double weight_decay = 0.1;
   bool decay_embeddings = true;
   std::optional<double> grad_clip = 1.0;  // nullopt: no clipping
-  double decay_fraction = 0.2;  // wsd: the final decay phase, as a fraction of train.steps
+  double decay_fraction = 0.2;            // wsd: the final decay phase, as a fraction of train.steps
   // Weight decay stated as the paper's λ; weight_decay is then derived (config_relative.cpp).
   std::optional<double> paper_weight_decay;  // nullopt: weight_decay is used as given
   double paper_lr = 1.2e-4;                  // the paper-side reference run: peak lr ...
@@ -127,7 +143,7 @@ struct TrainConfig {
 };
 
 struct PrecisionConfig {
-  Dtype dtype = Dtype::fp32;
+  precision::Format dtype = precision::Format::fp32;
   // The YAML default depends on dtype (dynamic for fp16, none otherwise); the parser fills it
   // in after all overrides. A Config built in C++ gets exactly what is written here.
   LossScale loss_scale;
@@ -196,4 +212,4 @@ double weight_decay_horizon(const Config& c);
 // for docs/CONFIG.md (tests/cli/readme_test.cpp checks it is current).
 std::string config_reference_markdown();
 
-}  // namespace nurture::train
+}  // namespace nurture::config

@@ -1,10 +1,10 @@
-#include "train/config_kinds.h"
+#include "config/config_kinds.h"
 
 #include <cmath>
 
-#include "train/yaml_source.h"
+#include "config/yaml_source.h"
 
-namespace nurture::train::kinds {
+namespace nurture::config::kinds {
 namespace {
 
 bool is_number(const YAML::Node& n) {
@@ -28,9 +28,7 @@ bool is_number(const YAML::Node& n) {
 }  // namespace
 
 std::string Range::text() const {
-  auto bound = [](double v) {
-    return std::isinf(v) ? std::string(v < 0 ? "-inf" : "inf") : format_number(v);
-  };
+  auto bound = [](double v) { return std::isinf(v) ? std::string(v < 0 ? "-inf" : "inf") : format_number(v); };
   return std::string(lo_open ? "(" : "[") + bound(lo) + ", " + bound(hi) + (hi_open ? ")" : "]");
 }
 
@@ -90,8 +88,7 @@ std::string parse_string(const YAML::Node& n, const std::string& path, const std
   return n.Scalar();
 }
 
-std::vector<std::string> parse_string_list(const YAML::Node& n, const std::string& path,
-                                           const std::string& where) {
+std::vector<std::string> parse_string_list(const YAML::Node& n, const std::string& path, const std::string& where) {
   std::vector<std::string> out;
   if (n.IsScalar()) {
     out.push_back(n.Scalar());
@@ -119,11 +116,10 @@ size_t parse_choice(const YAML::Node& n, const std::string& path, const std::str
   fail(where, "'" + path + "' = '" + n.Scalar() + "' is not one of " + accepted);
 }
 
-void check_range(double v, const Range& r, const YAML::Node& n, const std::string& path,
-                 const std::string& where, const std::string& hint) {
+void check_range(double v, const Range& r, const YAML::Node& n, const std::string& path, const std::string& where,
+                 const std::string& hint) {
   if (r.contains(v)) return;
-  fail(where, "'" + path + "' = " + n.Scalar() + " is out of range " + r.text() +
-                  (hint.empty() ? "" : "; " + hint));
+  fail(where, "'" + path + "' = " + n.Scalar() + " is out of range " + r.text() + (hint.empty() ? "" : "; " + hint));
 }
 
-}  // namespace nurture::train::kinds
+}  // namespace nurture::config::kinds

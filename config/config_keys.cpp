@@ -1,8 +1,8 @@
 // THE list of config keys. Everything else (parsing, errors, to_yaml, to_json, docs/CONFIG.md
 // reference) is derived from it; order here is the order in emitted files and docs.
-#include "train/config_kinds.h"
+#include "config/config_kinds.h"
 
-namespace nurture::train {
+namespace nurture::config {
 
 using namespace kinds;
 
@@ -49,9 +49,10 @@ const std::vector<KeySpec>& config_keys() {
         real(NURTURE_KEY(optim, lr), positive(), "Peak learning rate, reached after warmup."),
         real(NURTURE_KEY(optim, min_lr), at_least(0), "Final learning rate of the decay schedule; <= lr."),
         integer(NURTURE_KEY(optim, warmup_steps), at_least(0), "Linear warmup from 0 to lr over this many steps."),
-        choice(NURTURE_KEY(optim, schedule),
-               "After warmup: cosine or linear decay from lr to min_lr by the last step; constant lr; or wsd "
-               "(warmup-stable-decay: constant lr, then linear decay to min_lr over the last decay_fraction of the run)."),
+        choice(
+            NURTURE_KEY(optim, schedule),
+            "After warmup: cosine or linear decay from lr to min_lr by the last step; constant lr; or wsd "
+            "(warmup-stable-decay: constant lr, then linear decay to min_lr over the last decay_fraction of the run)."),
         real(NURTURE_KEY(optim, decay_fraction), closed(0, 1),
              "wsd only: the decay phase's length as a fraction of train.steps (rounded to whole steps); "
              "checkpoints before it have seen no decayed lr."),
@@ -81,8 +82,7 @@ const std::vector<KeySpec>& config_keys() {
         integer(NURTURE_KEY(train, seed), at_least(0),
                 "Seeds init, batch sampling and dropout; same seed + threads gives identical runs."),
         integer(NURTURE_KEY(train, threads), closed(0, 1024), "Worker threads; 0 uses all cores."),
-        integer(NURTURE_KEY(train, eval_every), at_least(0),
-                "Validation loss every N steps; 0: only at the end."),
+        integer(NURTURE_KEY(train, eval_every), at_least(0), "Validation loss every N steps; 0: only at the end."),
         integer(NURTURE_KEY(train, eval_batches), at_least(1), "Validation micro-batches per evaluation."),
         integer(NURTURE_KEY(train, checkpoint_every), at_least(0),
                 "Write a checkpoint every N steps; 0: only at the end."),
@@ -99,13 +99,14 @@ const std::vector<KeySpec>& config_keys() {
                         "dynamic for fp16, none otherwise",
                         [](Config& c) {
                           c.precision.loss_scale =
-                              c.precision.dtype == Dtype::fp16 ? LossScale::dynamic() : LossScale::none();
+                              c.precision.dtype == precision::Format::fp16 ? LossScale::dynamic() : LossScale::none();
                         }),
         boolean(NURTURE_KEY(precision, layernorm_fp32), "Run LayerNorm in fp32 regardless of dtype."),
         boolean(NURTURE_KEY(precision, softmax_fp32), "Run attention softmax in fp32 regardless of dtype."),
         boolean(NURTURE_KEY(precision, loss_fp32), "Run the output softmax / cross-entropy in fp32."),
         choice(NURTURE_KEY(precision, master_weights),
-               "Master weights in fp32, or rounded to the half format after every step (small updates vanish; for study). AdamW state stays fp32."),
+               "Master weights in fp32, or rounded to the half format after every step (small updates vanish; for "
+               "study). AdamW state stays fp32."),
         real(NURTURE_KEY(precision, init_scale), positive(), "Starting scale of the dynamic loss scaler."),
         integer(NURTURE_KEY(precision, growth_interval), at_least(1),
                 "Doubles the dynamic scale after this many consecutive finite steps. Derived when "
@@ -120,11 +121,13 @@ const std::vector<KeySpec>& config_keys() {
                 "AVX512_BF16 (same exact products, fp32 accumulation, another summation order); false: fp32 GEMMs on "
                 "rounded operands."),
         real(NURTURE_KEY(precision, min_scale), positive(),
-             "A dynamic scale that falls below this stops training with an error (it means gradients overflow at any scale)."),
+             "A dynamic scale that falls below this stops training with an error (it means gradients overflow at any "
+             "scale)."),
 
         // output
         text(NURTURE_KEY(output, dir), "Run directory for config.yaml, metrics.jsonl and checkpoints."),
-        text(NURTURE_KEY(output, name), "Free-form run label, saved with the resolved config (not used otherwise yet)."),
+        text(NURTURE_KEY(output, name),
+             "Free-form run label, saved with the resolved config (not used otherwise yet)."),
     };
     return k;
   }();
@@ -137,4 +140,4 @@ const KeySpec* find_key(std::string_view path) {
   return nullptr;
 }
 
-}  // namespace nurture::train
+}  // namespace nurture::config

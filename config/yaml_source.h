@@ -7,9 +7,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "train/config_error.h"
+#include "config/config_error.h"
 
-namespace nurture::train {
+namespace nurture::config {
 
 // Missing/unreadable file or a syntax error throws ConfigError. An empty file is a null node.
 YAML::Node load_yaml_file(const std::string& path);
@@ -22,4 +22,4 @@ std::string one_line(std::string_view text);
 // "source:LINE" (1-based) for a node's mark, or just "source" when the node has no position.
 std::string yaml_location(const std::string& source, const YAML::Mark& mark);
 
-}  // namespace nurture::train
+}  // namespace nurture::config
