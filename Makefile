@@ -5,9 +5,10 @@ SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_ENV  := DEBIAN_FRONTEND=noninteractive
 # What the `nurture` binary needs to build and run (Debian 12 packages). oneDNN's CMake config
 # needs OpenCL's headers, which libdnnl-dev only recommends (and we install without recommends).
+# libpcre2-dev runs GPT-2's pre-tokenisation pattern (Unicode categories, lookahead).
 DEPS     := cmake g++ make pkg-config libeigen3-dev libyaml-cpp-dev libsentencepiece-dev \
             libhdf5-dev libdnnl-dev ocl-icd-opencl-dev libcli11-dev nlohmann-json3-dev \
-            gnuplot-nox openmpi-bin libopenmpi-dev
+            gnuplot-nox openmpi-bin libopenmpi-dev libpcre2-dev
 # Added for the tests, the benchmarks and the fuzzers (clang builds libFuzzer targets).
 TEST_DEPS := $(DEPS) libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
 # Only for `make bench`: the PyTorch peer (with an optimised BLAS: without libopenblas0,
