@@ -16,6 +16,8 @@ HeldOut load_heldout(const train::Config& cfg, const data::Tokenizer& tok,
   d.tokenizer_type = std::string(train::to_string(cfg.data.tokenizer));
   d.val_fraction = cfg.data.val_fraction;
   d.seq_len = 0;  // any held-out size will do for evaluation
+  // An imported GPT-2's tokenizer is fixed: encode the corpus with it instead of training one.
+  if (cfg.data.tokenizer == train::Tokenizer::gpt2) d.tokenizer = tok;
   data::PreparedData p = data::prepare(d, log ? data::ProgressLog(log) : data::ProgressLog{});
   if (p.tokenizer.hash() != tok.hash())
     throw EvalError("held-out split: the corpus " + (cfg.data.corpus.empty() ? std::string("?") : cfg.data.corpus[0]) +

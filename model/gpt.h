@@ -29,6 +29,10 @@ struct GPTConfig {
   core::GeluKind gelu = core::GeluKind::Tanh;
   float init_std = 0.02f;
   bool decay_embeddings = true;  // nanoGPT: every ≥2-D parameter decays, embeddings included
+  float ln_eps = 1e-5f;          // LayerNorm epsilon (PyTorch's and GPT-2's default)
+  // false: no gradient buffer (a model loaded for inference: eval, ptq, analyze, sample), which
+  // halves its memory; parameters are then untracked and a tape records no weight gradients.
+  bool gradients = true;
 };
 
 // The four linears of a block (the paper's attn-kqv-proj, attn-out-proj, outer-expander-mlp,

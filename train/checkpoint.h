@@ -124,6 +124,12 @@ Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options =
 Checkpoint read_checkpoint_expecting(const std::string& path, const std::vector<ArraySpec>& expected,
                                      const ReadOptions& options = {});
 
+// As read_checkpoint_expecting without /optim, but /params array i is read straight into dest[i]
+// (room for element_count(expected[i].shape) floats, e.g. the model's flat buffer), so loading a
+// model holds one copy of its weights, not two; the returned params carry names and shapes only.
+Checkpoint read_params_into(const std::string& path, const std::vector<ArraySpec>& expected,
+                            const std::vector<float*>& dest);
+
 int64_t element_count(const std::vector<int64_t>& shape);
 std::string shape_string(const std::vector<int64_t>& shape);  // "[3, 4]"; "[]" for a scalar
 

@@ -22,7 +22,7 @@ namespace nurture::train {
 // Enums are numbered 0..N-1 in the order of their EnumNames entry; that name is what YAML uses.
 enum class PosEmbedding { learned, sinusoidal, alibi };
 enum class Gelu { tanh, erf };
-enum class Tokenizer { bpe, unigram };
+enum class Tokenizer { bpe, unigram, gpt2 };
 enum class Schedule { cosine, constant, linear, wsd };
 enum class Dtype { fp32, bf16, fp16 };
 enum class MasterWeights { fp32, half };
@@ -39,7 +39,7 @@ struct EnumNames<Gelu> {
 };
 template <>
 struct EnumNames<Tokenizer> {
-  static constexpr std::array<std::string_view, 2> names{"bpe", "unigram"};
+  static constexpr std::array<std::string_view, 3> names{"bpe", "unigram", "gpt2"};
 };
 template <>
 struct EnumNames<Schedule> {
@@ -83,6 +83,7 @@ struct ModelConfig {
   PosEmbedding pos_embedding = PosEmbedding::learned;
   Gelu gelu = Gelu::tanh;
   double init_std = 0.02;
+  double ln_eps = 1e-5;
   bool operator==(const ModelConfig&) const = default;
 };
 
