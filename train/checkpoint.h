@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -84,6 +85,10 @@ struct CheckpointContents {
   CheckpointState meta;        // e.g. strings["precision"]; format_version, nurture_version and
                                // created are added by the writer unless given
   std::string config_yaml;
+  // Called once every array has been copied into the in-memory file and before that file is
+  // written out: a caller that holds its arrays only for the write (nurture import) frees them
+  // here, so it never holds three copies (its arrays, the HDF5 image, the bytes to write).
+  std::function<void()> arrays_copied;
 };
 
 // Atomically replaces `path`. On any error the temp file is removed, `path` is left as it was,
