@@ -49,6 +49,20 @@ TEST(ImportCli, ImportedSyntheticGpt2RunsAnalyzePtqEvalAndSample) {
   EXPECT_EQ(r.out.rfind("the ", 0), 0u) << r.out;
 }
 
+TEST(ImportCli, SampleDrawsOnlyTokensTheTokenizerHas) {
+  // An embedding padded past the tokenizer (300 rows, 263 tokens): the padding rows are never drawn.
+  Sandbox box("import-pad");
+  HfGpt2 m = random_hf_gpt2(1, 16, 2, 32, 9);
+  m.vocab = 300;
+  m.shapes["wte.weight"] = {300, 16};
+  m.tensors["wte.weight"].resize(300 * 16, 0.5f);  // padding rows: large logits, likely picks
+  write_hf_gpt2(box.root() / "gpt2", m);
+  write_text(box.root() / "corpus.txt", "the tin hen\n");
+  ASSERT_EQ(box.run("nurture import hf-gpt2 gpt2 --out m.h5 --corpus corpus.txt").status, 0);
+  const RunResult r = box.run("nurture sample m.h5 --prompt 'the ' -n 40 --temperature 2 --seed 1");
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
 TEST(ImportCli, ErrorsAreOneLine) {
   Sandbox box("import-bad");
   auto one_line = [](const RunResult& r) {
