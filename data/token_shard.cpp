@@ -94,6 +94,18 @@ TokenShard read_shard(const fs::path& path) {
   return shard;
 }
 
+namespace {
+
+// A '\n' between two printable ASCII characters: SentencePiece encodes lines apart anyway, and
+// GPT-2's pre-tokeniser makes that '\n' a pre-token of its own whether or not the text is cut after
+// it (a cut inside a longer whitespace run would change how the run splits).
+bool safe_cut_after(std::string_view text, size_t nl) {
+  const auto printable = [](char c) { return c > ' ' && c < 0x7F; };
+  return nl > 0 && nl + 1 < text.size() && printable(text[nl - 1]) && printable(text[nl + 1]);
+}
+
+}  // namespace
+
 std::vector<int32_t> encode_corpus(const Tokenizer& tokenizer, std::string_view text) {
   constexpr size_t kChunkBytes = 64 * 1024;
   std::vector<size_t> bounds{0};
@@ -102,7 +114,8 @@ std::vector<int32_t> encode_corpus(const Tokenizer& tokenizer, std::string_view 
     if (end >= text.size()) {
       end = text.size();
     } else {
-      const size_t nl = text.find('\n', end);
+      size_t nl = text.find('\n', end);
+      while (nl != std::string_view::npos && !safe_cut_after(text, nl)) nl = text.find('\n', nl + 1);
       end = nl == std::string_view::npos ? text.size() : nl + 1;
     }
     bounds.push_back(end);

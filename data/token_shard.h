@@ -37,9 +37,11 @@ void write_shard(const std::filesystem::path& path, const TokenShard& shard, int
 // Throws DataError if the file is not a shard, has another version, or is truncated.
 TokenShard read_shard(const std::filesystem::path& path);
 
-// Encodes a whole corpus with OpenMP over ~64 KB chunks that end just after a '\n'. Because
-// Tokenizer::encode treats lines independently, the result equals tokenizer.encode(text) exactly,
-// whatever the thread count.
+// Encodes a whole corpus with OpenMP over ~64 KB chunks that end just after a '\n' between two
+// printable ASCII characters. Both tokenizer kinds encode the text on either side of such a '\n'
+// independently (SentencePiece works line by line; GPT-2's pattern makes that '\n' a pre-token of
+// its own), so the result equals tokenizer.encode(text) exactly, whatever the thread count. Text with
+// no such newline is encoded in one piece.
 std::vector<int32_t> encode_corpus(const Tokenizer& tokenizer, std::string_view text);
 
 }  // namespace nurture::data
