@@ -49,6 +49,33 @@ TEST(ImportCli, ImportedSyntheticGpt2RunsAnalyzePtqEvalAndSample) {
   EXPECT_EQ(r.out.rfind("the ", 0), 0u) << r.out;
 }
 
+TEST(ImportCli, RealGpt2VocabularyAnd1024Positions) {
+  // GPT-2's own vocabulary (50257 tokens, tests/data/gpt2) and context (1024) on a narrow random
+  // model: eval, ptq and analyze must not assume nurture's sizes (4096 tokens, 256 positions).
+  Sandbox box("import-vocab");
+  HfGpt2 m = random_hf_gpt2(1, 16, 2, 1024, 13);
+  m.vocab = 50257;
+  m.shapes["wte.weight"] = {50257, 16};
+  m.tensors["wte.weight"].resize(size_t(50257) * 16, 0.01f);
+  write_hf_gpt2(box.root() / "gpt2", m, {.attn_buffers = false});
+  const fs::path data = fs::path(NURTURE_SOURCE_DIR) / "tests/data/gpt2";
+  fs::copy_file(data / "encoder.json", box.root() / "gpt2/vocab.json", fs::copy_options::overwrite_existing);
+  fs::copy_file(data / "vocab.bpe", box.root() / "gpt2/merges.txt", fs::copy_options::overwrite_existing);
+  write_text(box.root() / "corpus.txt", read_text(box.root() / "datasets/tinyshakespeare/input.txt").substr(0, 200000));
+  RunResult r = box.run("nurture import hf-gpt2 gpt2 --out m/model.h5 --corpus corpus.txt --cache-dir cache");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("seq_len 1024, vocab 50257"), std::string::npos) << r.out;
+  r = box.run("nurture ptq m/model.h5 --recipes w8a8,w4 --limit 2 -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto p = nlohmann::json::parse(read_text(box.root() / "m/model.h5.ptq/ptq.json"));
+  for (const auto& recipe : p["recipes"]) EXPECT_FALSE(recipe["failed"].get<bool>()) << recipe.dump();
+  r = box.run("nurture analyze m/model.h5 --sequences 2 -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = box.run("nurture sample m/model.h5 --prompt 'Hello, world' -n 3 --temperature 0");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Hello, world", 0), 0u) << r.out;
+}
+
 TEST(ImportCli, SampleDrawsOnlyTokensTheTokenizerHas) {
   // An embedding padded past the tokenizer (300 rows, 263 tokens): the padding rows are never drawn.
   Sandbox box("import-pad");
