@@ -59,6 +59,7 @@ Action add_analyze(CLI::App& app) {
     quant::AnalysisOptions opt;
     opt.log = log;
     opt.precision = precision::parse_format(o->precision);
+    opt.restore_weights = false;  // the model is discarded afterwards: no copy of the weights
     quant::Analysis a = quant::analyze(*lm.gpt, ids, T, opt);
     a.calibration.description = heldout.description;
 

@@ -74,6 +74,7 @@ Action add_ptq(CLI::App& app) {
     opt.quantize_head = o->quantize_head;
     opt.int8_kernels = o->int8_kernels;
     opt.calibration_sequences = o->calibration_sequences;
+    opt.restore_embeddings = false;  // the model is discarded afterwards: no copy of the embeddings
     const eval::Suite suite = eval::load_suite(o->suite);
     train::LoadedModel lm = train::load_model(o->checkpoint);
     if (!lm.tokenizer)

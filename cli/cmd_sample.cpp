@@ -34,6 +34,7 @@ Action add_sample(CLI::App& app) {
     so.temperature = o->temperature;
     so.top_k = o->top_k;
     so.seed = o->seed;
+    so.vocab_limit = lm.tokenizer->vocab_size();
     std::vector<int32_t> out = model::generate(*lm.gpt, ctx, so);
     std::cout << o->prompt << lm.tokenizer->decode(out) << "\n";
     return 0;

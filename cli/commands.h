@@ -16,5 +16,6 @@ Action add_ptq(CLI::App& app);
 Action add_report(CLI::App& app);
 Action add_analyze(CLI::App& app);
 Action add_sweep(CLI::App& app);
+Action add_import(CLI::App& app);
 
 }  // namespace nurture::cli

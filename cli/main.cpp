@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add("analyze", "Weight and activation statistics of a checkpoint (the paper's section 5)", nurture::cli::add_analyze);
   add("report", "Tables, plots and index.html for a sweep's results", nurture::cli::add_report);
   add("sweep", "Run an experiment grid: train, quantize and analyze every variant", nurture::cli::add_sweep);
+  add("import", "Convert a model trained elsewhere to a nurture checkpoint (hf-gpt2)", nurture::cli::add_import);
   app.add_subcommand("cast", "Show how values round to fp32, bf16 and fp16 (nurture cast --help)");
   bool known = argc < 2 || argv[1][0] == '-';
   std::string names;

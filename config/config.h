@@ -28,7 +28,7 @@ namespace nurture::config {
 // the code that builds a module's settings copies them. The YAML name of every value is given
 // once, here, as (value, name) pairs in the order docs and errors list them; the enum's own
 // numbering does not matter. Tokenizer and MasterWeights exist only as settings.
-enum class Tokenizer { bpe, unigram };
+enum class Tokenizer { bpe, unigram, gpt2 };
 enum class MasterWeights { fp32, half };
 
 template <class E>
@@ -47,7 +47,8 @@ struct EnumNames<core::GeluKind> {
 template <>
 struct EnumNames<Tokenizer> {
   using E = Tokenizer;
-  static constexpr std::array<std::pair<E, std::string_view>, 2> names{{{E::bpe, "bpe"}, {E::unigram, "unigram"}}};
+  static constexpr std::array<std::pair<E, std::string_view>, 3> names{
+      {{E::bpe, "bpe"}, {E::unigram, "unigram"}, {E::gpt2, "gpt2"}}};
 };
 template <>
 struct EnumNames<optim::ScheduleKind> {
@@ -99,6 +100,7 @@ struct ModelConfig {
   model::PosEmbedding pos_embedding = model::PosEmbedding::learned;
   core::GeluKind gelu = core::GeluKind::Tanh;
   double init_std = 0.02;
+  double ln_eps = 1e-5;
   bool operator==(const ModelConfig&) const = default;
 };
 

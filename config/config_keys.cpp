@@ -36,11 +36,15 @@ const std::vector<KeySpec>& config_keys() {
         choice(NURTURE_KEY(model, gelu), "GELU variant: tanh approximation (GPT-2) or exact erf."),
         real(NURTURE_KEY(model, init_std), positive(),
              "Std of the normal weight init; residual projections are scaled by 1/sqrt(2*n_layer)."),
+        real(NURTURE_KEY(model, ln_eps), positive(),
+             "LayerNorm epsilon, added to the variance inside the square root (an imported model's own value)."),
 
         // data
         text_list(NURTURE_KEY(data, corpus),
                   "Text file(s) or directories of .txt files, relative to the working directory."),
-        choice(NURTURE_KEY(data, tokenizer), "SentencePiece model type trained on the corpus."),
+        choice(NURTURE_KEY(data, tokenizer),
+               "SentencePiece model type trained on the corpus; gpt2: an imported model's GPT-2 byte-level BPE "
+               "(vocab.json and merges.txt next to the checkpoint, written by nurture import hf-gpt2; not trainable)."),
         text(NURTURE_KEY(data, cache_dir),
              "Where the tokenizer and token shards are cached; empty: next to the corpus."),
         real(NURTURE_KEY(data, val_fraction), open(0, 1), "Fraction of the tokens held out for validation."),

@@ -46,12 +46,23 @@ float* Arena::alloc_zero(size_t n) {
 }
 
 void Arena::reset() {
-  if (chunks_.size() > 1) {
+  // One chunk smaller than the high water: a rewind freed the chunks the peak was in.
+  if (chunks_.size() > 1 || (!chunks_.empty() && chunks_.back().cap < high_water_)) {
     chunks_.clear();
     add_chunk(high_water_);
   }
   for (auto& c : chunks_) c.used = 0;
   used_total_ = 0;
+}
+
+Arena::Mark Arena::mark() const {
+  return chunks_.empty() ? Mark{} : Mark{chunks_.size(), chunks_.back().used, used_total_};
+}
+
+void Arena::rewind(const Mark& m) {
+  chunks_.resize(m.chunks);
+  if (!chunks_.empty()) chunks_.back().used = m.used;
+  used_total_ = m.total;
 }
 
 size_t Arena::capacity_floats() const {

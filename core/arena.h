@@ -20,6 +20,14 @@ class Arena {
   float* alloc_zero(size_t n);
   // Forget every allocation (the memory is kept for reuse).
   void reset();
+  // A position in the allocation sequence; rewind(m) forgets every allocation made after mark()
+  // returned m (chunks added since are freed). A tape-free forward pass drops each block's
+  // intermediates this way, so inference holds one block's activations, not all of them.
+  struct Mark {
+    size_t chunks = 0, used = 0, total = 0;
+  };
+  Mark mark() const;
+  void rewind(const Mark& m);
   size_t used_floats() const { return used_total_; }
   size_t capacity_floats() const;
   size_t high_water_floats() const { return high_water_; }

@@ -81,6 +81,8 @@ class Ctx {
   Tensor make(Shape s, bool tracked = true);
   // Scratch memory that lives until the arena is reset (saved statistics, masks).
   float* scratch(int64_t n) { return acts_.alloc(static_cast<size_t>(n)); }
+  // The activation arena, for code that frees what it allocated (Arena::mark / rewind).
+  Arena& acts() { return acts_; }
   void record(const Tensor& out, const char* op, BackwardFn fn) {
     if (tape_) tape_->record(out, op, std::move(fn));
   }

@@ -156,6 +156,8 @@ class Gpt2Bpe final : public Tokenizer::Impl {
   int vocab_size() const override { return static_cast<int>(pieces.size()); }
   int bos_id() const override { return end_of_text; }
   int eos_id() const override { return end_of_text; }
+  // GPT-2 saw <|endoftext|> between documents; lm-evaluation-harness uses it as the prefix token.
+  int document_start_id() const override { return end_of_text; }
   int unk_id() const override { return -1; }
   std::string piece(int id) const override { return pieces[static_cast<size_t>(id)]; }
 

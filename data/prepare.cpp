@@ -122,10 +122,13 @@ PreparedData prepare(const DataConfig& config, const ProgressLog& log_fn) {
 
   DataStats stats;
   bool tokenizer_hit = false, tokens_hit = false;
-  const fs::path tokenizer_path = cache_dir / ("tokenizer-" + opts.model_type + "-v" + std::to_string(opts.vocab_size) +
-                                               "-" + to_hex(tokenizer_key(corpus.hash, opts)) + ".model");
-  Tokenizer tokenizer =
-      load_or_train_tokenizer(corpus, opts, tokenizer_path, tokenizer_hit, stats.tokenizer_seconds, log);
+  const fs::path tokenizer_path =
+      config.tokenizer ? config.tokenizer->path()
+                       : cache_dir / ("tokenizer-" + opts.model_type + "-v" + std::to_string(opts.vocab_size) + "-" +
+                                      to_hex(tokenizer_key(corpus.hash, opts)) + ".model");
+  Tokenizer tokenizer = config.tokenizer ? *config.tokenizer
+                                         : load_or_train_tokenizer(corpus, opts, tokenizer_path, tokenizer_hit,
+                                                                   stats.tokenizer_seconds, log);
 
   const uint64_t tokens_key =
       Fnv1a64().update("nurture-tokens-v1").update_u64(corpus.hash).update_u64(tokenizer.hash()).digest();

@@ -46,6 +46,7 @@ std::string Tokenizer::decode(std::span<const int32_t> ids) const {
 int Tokenizer::vocab_size() const { return static_cast<int>(token_bytes_.size()); }
 int Tokenizer::bos_id() const { return impl_->bos_id(); }
 int Tokenizer::eos_id() const { return impl_->eos_id(); }
+int Tokenizer::document_start_id() const { return impl_->document_start_id(); }
 int Tokenizer::unk_id() const { return impl_->unk_id(); }
 
 std::string Tokenizer::piece(int id) const {

@@ -60,6 +60,11 @@ class Tokenizer {
   int eos_id() const;
   int unk_id() const;  // -1 when the kind has none (GPT-2)
   int newline_id() const { return newline_id_; }
+  // The token a model saw right before a document starts, which evaluation puts before a text with
+  // no context: the newline for nurture's SentencePiece models (its corpora separate documents by
+  // lines and never insert bos), <|endoftext|> for GPT-2 (its document separator, and what
+  // lm-evaluation-harness uses as the prefix token).
+  int document_start_id() const;
   // The token as the model file spells it: e.g. "▁the", "<0x0A>", "<s>" (SentencePiece); "Ġthe",
   // "Ċ", "<|endoftext|>" (GPT-2, bytes shown through its byte-to-unicode map).
   std::string piece(int id) const;

@@ -24,6 +24,8 @@ class Tokenizer::Impl {
   virtual int eos_id() const = 0;
   virtual int unk_id() const = 0;
   virtual std::string piece(int id) const = 0;
+  // See Tokenizer::document_start_id: by default the newline, else eos.
+  virtual int document_start_id() const { return newline_id >= 0 ? newline_id : eos_id(); }
 
   // Filled by the loader; see Tokenizer for their meaning.
   std::vector<int> token_bytes;  // one entry per id

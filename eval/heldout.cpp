@@ -12,6 +12,8 @@ HeldOut load_heldout(const config::Config& cfg, const data::Tokenizer& tok,
   // The Trainer's data settings (train/trainer.cpp Trainer::setup), so the same caches are found.
   data::DataConfig d = config::data_settings(cfg);
   d.seq_len = 0;  // any held-out size will do for evaluation
+  // An imported GPT-2's tokenizer is fixed: encode the corpus with it instead of training one.
+  if (cfg.data.tokenizer == config::Tokenizer::gpt2) d.tokenizer = tok;
   data::PreparedData p = data::prepare(d, log ? data::ProgressLog(log) : data::ProgressLog{});
   if (p.tokenizer.hash() != tok.hash())
     throw EvalError("held-out split: the corpus " + (cfg.data.corpus.empty() ? std::string("?") : cfg.data.corpus[0]) +

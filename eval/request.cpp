@@ -10,7 +10,7 @@ namespace {
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 }  // namespace
 
-int32_t prefix_token(const data::Tokenizer& tok) { return tok.newline_id() >= 0 ? tok.newline_id() : tok.eos_id(); }
+int32_t prefix_token(const data::Tokenizer& tok) { return tok.document_start_id(); }
 
 Request encode_pair(const data::Tokenizer& tok, std::string_view context, std::string_view continuation) {
   size_t n = context.size();

@@ -19,8 +19,8 @@ struct Request {
 };
 
 // The token that conditions an empty context: lm-eval uses the model's EOT/BOS, i.e. the
-// document separator it was trained with. nurture's corpora separate documents by "\n\n", so it
-// is the newline byte token.
+// document separator it was trained with: data::Tokenizer::document_start_id (the newline byte
+// token for nurture's models, whose corpora separate documents by "\n\n"; <|endoftext|> for GPT-2).
 int32_t prefix_token(const data::Tokenizer& tok);
 
 // lm-eval `_encode_pair` (lm_eval/api/model.py): trailing whitespace of the context moves to the

@@ -8,7 +8,10 @@
 
 namespace nurture::eval {
 
-Scorer::Scorer(model::GPT& gpt, ScoreOptions opt) : gpt_(gpt), opt_(opt), forward_(gpt) {}
+Scorer::Scorer(model::GPT& gpt, ScoreOptions opt) : gpt_(gpt), opt_(opt), forward_(gpt) {
+  // A large vocabulary makes every packed row cost a logits row: keep a pass's memory bounded.
+  opt_.batch_tokens = std::min(opt_.batch_tokens, gpt.inference_tokens());
+}
 
 bool Scorer::scorable(const Request& r) const {
   return !r.context.empty() && !r.continuation.empty() &&

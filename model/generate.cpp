@@ -9,7 +9,8 @@
 namespace nurture::model {
 
 std::vector<int32_t> generate(GPT& gpt, std::vector<int32_t> ctx_ids, const SampleOptions& opt) {
-  const int V = gpt.config().vocab_size, Tmax = gpt.config().seq_len;
+  const int V_model = gpt.config().vocab_size, Tmax = gpt.config().seq_len;
+  const int V = opt.vocab_limit > 0 ? std::min(opt.vocab_limit, V_model) : V_model;
   core::SeqRng rng(opt.seed);
   core::Arena acts, grads;
   std::vector<int32_t> out;
@@ -20,7 +21,7 @@ std::vector<int32_t> generate(GPT& gpt, std::vector<int32_t> ctx_ids, const Samp
     acts.reset();
     core::Ctx ctx(acts, grads, nullptr);
     core::Tensor logits = gpt.forward(ctx, window, 1, T);
-    const float* last = logits.data + (T - 1) * V;
+    const float* last = logits.data + (T - 1) * V_model;
     int32_t next = 0;
     if (opt.temperature <= 0) {
       next = static_cast<int32_t>(std::max_element(last, last + V) - last);

@@ -27,6 +27,10 @@ struct GPTConfig {
   core::GeluKind gelu = core::GeluKind::Tanh;
   float init_std = 0.02f;
   bool decay_embeddings = true;  // nanoGPT: every ≥2-D parameter decays, embeddings included
+  float ln_eps = 1e-5f;          // LayerNorm epsilon (PyTorch's and GPT-2's default)
+  // false: no gradient buffer (a model loaded for inference: eval, ptq, analyze, sample), which
+  // halves its memory; parameters are then untracked and a tape records no weight gradients.
+  bool gradients = true;
 };
 
 // The four linears of a block (the paper's attn-kqv-proj, attn-out-proj, outer-expander-mlp,
@@ -92,6 +96,12 @@ class GPT {
   // Parameter count, and the FLOPs per trained token: 6·N_matmul + 12·L·T·d (attention),
   // the PaLM/nanoGPT estimate used for MFU.
   int64_t num_params() const;
+  // Tokens one tape-free forward pass can take while its largest buffers, one block's activations
+  // (~18·d_model floats per token) and the logits (vocab_size per token), stay within `floats`;
+  // at least 1. Evaluation and calibration size their batches with it: nurture's own models get
+  // the batch they ask for (up to d_model 256 at vocab 4096, 4096 tokens), GPT-2 small about 1000.
+  static constexpr int64_t kInferenceFloats = int64_t(64) << 20;  // 256 MB
+  int64_t inference_tokens(int64_t floats = kInferenceFloats) const;
   double train_flops_per_token(int64_t T) const;
 
   // Index of the block parameters, for code that walks layers (analysis, quantization).

@@ -14,9 +14,9 @@ int ParamStore::add(const std::string& name, core::Shape shape, bool decay, bool
   return static_cast<int>(infos_.size()) - 1;
 }
 
-void ParamStore::finalize() {
+void ParamStore::finalize(bool gradients) {
   master_.assign(static_cast<size_t>(total_), 0.0f);
-  grad_.assign(static_cast<size_t>(total_), 0.0f);
+  if (gradients) grad_.assign(static_cast<size_t>(total_), 0.0f);
   finalized_ = true;
 }
 
@@ -37,7 +37,7 @@ core::Tensor ParamStore::tensor(int i) {
   core::Tensor t;
   t.shape = infos_[i].shape;
   t.data = working() + infos_[i].offset;
-  t.grad = grad_.data() + infos_[i].offset;
+  t.grad = grad_.empty() ? nullptr : grad_.data() + infos_[i].offset;
   return t;
 }
 

@@ -28,8 +28,9 @@ struct ParamInfo {
 class ParamStore {
  public:
   // Registration happens before finalize(); offsets are 16-float aligned for SIMD loops.
+  // gradients = false: no gradient buffer (inference); tensor(i).grad is then null.
   int add(const std::string& name, core::Shape shape, bool decay, bool quantizable = false);
-  void finalize();
+  void finalize(bool gradients = true);
 
   int64_t numel() const { return total_; }
   const std::vector<ParamInfo>& infos() const { return infos_; }

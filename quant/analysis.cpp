@@ -118,7 +118,7 @@ Analysis analyze(model::GPT& gpt, const std::vector<int32_t>& ids, int seq_len, 
     ~Restore() { std::copy(saved.begin(), saved.end(), p); }
   } restore{P.master(), {}};
   if (opt.precision != precision::Format::fp32) {
-    restore.saved.assign(P.master(), P.master() + P.numel());
+    if (opt.restore_weights) restore.saved.assign(P.master(), P.master() + P.numel());
     precision::round_inplace(opt.precision, P.master(), P.numel());
   }
   precision::PolicyConfig pc;
@@ -129,7 +129,8 @@ Analysis analyze(model::GPT& gpt, const std::vector<int32_t>& ids, int seq_len, 
 
   auto collector = std::make_unique<Collector>(L, a.calibration.tokens, cfg.d_model);
   core::Arena acts, grads;
-  const int64_t per_batch = std::max(1, opt.batch_sequences);
+  const int64_t per_batch =
+      std::max<int64_t>(1, std::min<int64_t>(opt.batch_sequences, gpt.inference_tokens() / seq_len));
   for (int64_t s = 0; s < sequences; s += per_batch) {
     const int64_t B = std::min(per_batch, sequences - s);
     acts.reset();

@@ -29,6 +29,9 @@ struct AnalysisOptions {
   // baseline (fp16); fp32 analyses the master weights unrounded. The parameters are restored
   // before analyze returns.
   precision::Format precision = precision::Format::fp32;
+  // false: the parameters stay rounded to `precision` afterwards, and no copy of them is kept
+  // (GPT-2 small: 650 MB) — for a caller that discards the model (nurture analyze).
+  bool restore_weights = true;
   int batch_sequences = 4;  // sequences per forward pass: bounds the activation memory
   int histogram_bins = 64;
   SpectralNormOptions spectral;

@@ -37,8 +37,16 @@ PtqResult run_ptq(model::GPT& gpt, const eval::PreparedSuite& suite, const PtqOp
   model::ParamStore& P = gpt.params();
   if (P.has_working_copy()) P.enable_working_copy(false);  // forward must read the master buffer
   const int64_t n = P.numel();
-  const std::vector<float> original(P.master(), P.master() + n);
-  auto reset_to_baseline = [&] { std::copy(original.begin(), original.end(), P.master()); };
+  // The parameters a recipe may change: all (restore_embeddings), or from the first block
+  // parameter to ln_f, plus lm_head when it is quantized (the layout is wte, wpe, blocks, ln_f,
+  // lm_head: model/params.h).
+  int64_t lo = 0, hi = n;
+  if (!opt.restore_embeddings) {
+    lo = P.info(gpt.config().n_layer > 0 ? gpt.blocks().front().ln_1_w : gpt.ln_f_w()).offset;
+    if (!opt.quantize_head) hi = P.info(gpt.lm_head()).offset;
+  }
+  const std::vector<float> original(P.master() + lo, P.master() + hi);
+  auto reset_to_baseline = [&] { std::copy(original.begin(), original.end(), P.master() + lo); };
   auto round_to_baseline = [&] {
     if (opt.baseline != precision::Format::fp32) precision::round_inplace(opt.baseline, P.master(), n);
   };

@@ -38,6 +38,11 @@ struct PtqOptions {
   const std::vector<int32_t>* calibration = nullptr;  // held-out tokens, needed by Recipe::needs_calibration()
   int calibration_sequences = 16;                     // windows of seq_len from the end of `calibration`
   eval::EvalOptions eval;                             // limit, batch_tokens, log; prec/observer are set here
+  // false: run_ptq keeps no copy of wte, wpe and (unless quantize_head) lm_head, which recipes
+  // only ever round to the baseline (idempotent), and leaves them rounded afterwards; the other
+  // parameters are restored as always. Saves that copy (GPT-2 small: 310 of 650 MB) for a caller
+  // that discards the model afterwards (nurture ptq).
+  bool restore_embeddings = true;
 };
 
 // The headline metric of one task (eval::headline_metric).

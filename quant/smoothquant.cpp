@@ -42,8 +42,9 @@ InputAbsMax calibrate_input_absmax(model::GPT& gpt, const std::vector<int32_t>& 
   const int32_t* first = tokens.data() + (int64_t(tokens.size()) - n * T);
   AbsMaxObserver obs(out);
   core::Arena acts, grads;
-  for (int64_t s = 0; s < n; s += batch_sequences) {
-    const int64_t B = std::min<int64_t>(batch_sequences, n - s);
+  const int64_t per_batch = std::max<int64_t>(1, std::min<int64_t>(batch_sequences, gpt.inference_tokens() / T));
+  for (int64_t s = 0; s < n; s += per_batch) {
+    const int64_t B = std::min<int64_t>(per_batch, n - s);
     acts.reset();
     core::Ctx ctx(acts, grads, nullptr);
     ctx.prec = prec;

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -84,6 +85,10 @@ struct CheckpointContents {
   CheckpointState meta;        // e.g. strings["precision"]; format_version, nurture_version and
                                // created are added by the writer unless given
   std::string config_yaml;
+  // Called once every array has been copied into the in-memory file and before that file is
+  // written out: a caller that holds its arrays only for the write (nurture import) frees them
+  // here, so it never holds three copies (its arrays, the HDF5 image, the bytes to write).
+  std::function<void()> arrays_copied;
 };
 
 // Atomically replaces `path`. On any error the temp file is removed, `path` is left as it was,
@@ -123,6 +128,12 @@ Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options =
 // of `expected`. Errors name the dataset: "/params/wpe has shape [128, 64], expected [256, 64]".
 Checkpoint read_checkpoint_expecting(const std::string& path, const std::vector<ArraySpec>& expected,
                                      const ReadOptions& options = {});
+
+// As read_checkpoint_expecting without /optim, but /params array i is read straight into dest[i]
+// (room for element_count(expected[i].shape) floats, e.g. the model's flat buffer), so loading a
+// model holds one copy of its weights, not two; the returned params carry names and shapes only.
+Checkpoint read_params_into(const std::string& path, const std::vector<ArraySpec>& expected,
+                            const std::vector<float*>& dest);
 
 int64_t element_count(const std::vector<int64_t>& shape);
 std::string shape_string(const std::vector<int64_t>& shape);  // "[3, 4]"; "[]" for a scalar

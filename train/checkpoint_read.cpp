@@ -1,5 +1,6 @@
 #include <filesystem>
 #include <map>
+#include <stdexcept>
 
 #include "train/checkpoint_h5.h"
 
@@ -44,8 +45,8 @@ std::vector<ArraySpec> match_params(const std::vector<ArraySpec>& params, const 
     auto it = by_name.find(p.name);
     if (it == by_name.end()) throw CheckpointError(group + "/" + p.name + " is missing");
     if (it->second->shape != p.shape)
-      throw CheckpointError(group + "/" + p.name + " has shape " + shape_string(it->second->shape) +
-                            " but /params/" + p.name + " has " + shape_string(p.shape));
+      throw CheckpointError(group + "/" + p.name + " has shape " + shape_string(it->second->shape) + " but /params/" +
+                            p.name + " has " + shape_string(p.shape));
   }
   if (other.size() != params.size()) {
     for (const auto& s : other) {
@@ -75,21 +76,27 @@ std::vector<ArraySpec> match_expected(const std::vector<ArraySpec>& found, const
   return expected;
 }
 
-std::vector<NamedArray> read_arrays(hid_t file, const std::string& group_path, const std::vector<ArraySpec>& specs) {
+// dest given: array i goes to dest[i] and the returned NamedArray keeps only its name and shape.
+std::vector<NamedArray> read_arrays(hid_t file, const std::string& group_path, const std::vector<ArraySpec>& specs,
+                                    const std::vector<float*>* dest = nullptr) {
   std::vector<NamedArray> out;
   out.reserve(specs.size());
-  for (const auto& spec : specs) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const ArraySpec& spec = specs[i];
     const std::string what = group_path + "/" + spec.name;
     Handle ds = check(H5Dopen2(file, what.c_str(), H5P_DEFAULT), H5Dclose, "cannot open " + what);
-    NamedArray a{spec.name, spec.shape, std::vector<float>(static_cast<size_t>(element_count(spec.shape)))};
-    if (!a.data.empty())
-      check(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.data.data()), "cannot read " + what);
+    NamedArray a{spec.name, spec.shape, {}};
+    if (!dest) a.data.resize(static_cast<size_t>(element_count(spec.shape)));
+    float* to = dest ? (*dest)[i] : a.data.data();
+    if (element_count(spec.shape) > 0)
+      check(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, to), "cannot read " + what);
     out.push_back(std::move(a));
   }
   return out;
 }
 
-Checkpoint read(const std::string& path, const std::vector<ArraySpec>* expected, const ReadOptions& options) {
+Checkpoint read(const std::string& path, const std::vector<ArraySpec>* expected, const ReadOptions& options,
+                const std::vector<float*>* dest = nullptr) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw CheckpointError("no such file");
   const uintmax_t file_size = std::filesystem::file_size(path, ec);
@@ -134,7 +141,7 @@ Checkpoint read(const std::string& path, const std::vector<ArraySpec>* expected,
     m = match_params(params, list_arrays(file, "/optim/m", file_size), "/optim/m");
     v = match_params(params, list_arrays(file, "/optim/v", file_size), "/optim/v");
   }
-  ck.params = read_arrays(file, "/params", params);
+  ck.params = read_arrays(file, "/params", params, dest);
   if (with_optim) {
     ck.m = read_arrays(file, "/optim/m", m);
     ck.v = read_arrays(file, "/optim/v", v);
@@ -142,9 +149,10 @@ Checkpoint read(const std::string& path, const std::vector<ArraySpec>* expected,
   return ck;
 }
 
-Checkpoint read_or_throw(const std::string& path, const std::vector<ArraySpec>* expected, const ReadOptions& options) {
+Checkpoint read_or_throw(const std::string& path, const std::vector<ArraySpec>* expected, const ReadOptions& options,
+                         const std::vector<float*>* dest = nullptr) {
   try {
-    return read(path, expected, options);
+    return read(path, expected, options, dest);
   } catch (const CheckpointError& e) {
     throw CheckpointError("cannot read checkpoint '" + path + "': " + e.what());
   } catch (const std::bad_alloc&) {
@@ -161,6 +169,14 @@ Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options) 
 Checkpoint read_checkpoint_expecting(const std::string& path, const std::vector<ArraySpec>& expected,
                                      const ReadOptions& options) {
   return read_or_throw(path, &expected, options);
+}
+
+Checkpoint read_params_into(const std::string& path, const std::vector<ArraySpec>& expected,
+                            const std::vector<float*>& dest) {
+  if (dest.size() != expected.size()) throw std::invalid_argument("read_params_into: one destination per array");
+  ReadOptions ro;
+  ro.optimizer = OptimizerState::skip;
+  return read_or_throw(path, &expected, ro, &dest);
 }
 
 const NamedArray* Checkpoint::find_param(std::string_view name) const {

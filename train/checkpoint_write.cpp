@@ -132,6 +132,7 @@ std::vector<char> build_image(const std::string& name, const CheckpointContents&
     write_arrays(optim, "m", c.m);
     write_arrays(optim, "v", c.v);
   }
+  if (c.arrays_copied) c.arrays_copied();
   {
     Handle state = h5::create_ordered_group(file, "state");
     h5::write_attributes(state, c.state);

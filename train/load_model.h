@@ -18,7 +18,9 @@ struct LoadedModel {
   int64_t step = 0;
 };
 
-// Tokenizer lookup: the checkpoint's directory, then its parent (the run directory).
+// Tokenizer lookup: the checkpoint's directory, then its parent (the run directory): tokenizer.model,
+// or vocab.json + merges.txt for data.tokenizer: gpt2 (an imported GPT-2; their absence is then an
+// error). The model has no gradient buffer (model::GPTConfig::gradients = false).
 LoadedModel load_model(const std::filesystem::path& checkpoint);
 
 }  // namespace nurture::train

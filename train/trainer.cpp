@@ -90,6 +90,7 @@ model::GPTConfig gpt_config(const config::Config& cfg) {
   g.gelu = cfg.model.gelu;
   g.init_std = static_cast<float>(cfg.model.init_std);
   g.decay_embeddings = cfg.optim.decay_embeddings;
+  g.ln_eps = static_cast<float>(cfg.model.ln_eps);
   return g;
 }
 
@@ -119,6 +120,10 @@ std::optional<fs::path> Trainer::latest_checkpoint(const fs::path& run_dir) {
 void Trainer::setup(bool resume, bool overwrite) {
   // MPI: every rank takes an equal slice of each global batch; only rank 0 writes the run directory.
   const bool writer = dist::is_root();
+  if (cfg_.data.tokenizer == config::Tokenizer::gpt2)
+    throw config::ConfigError(
+        "data.tokenizer: gpt2 is the fixed tokenizer of an imported GPT-2 (nurture import hf-gpt2); "
+        "nurture cannot train with it: use bpe or unigram");
   if (cfg_.train.batch_size % dist::size() != 0)
     throw config::ConfigError("train.batch_size " + std::to_string(cfg_.train.batch_size) +
                               " is not a multiple of the " + std::to_string(dist::size()) +

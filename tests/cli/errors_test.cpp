@@ -101,7 +101,7 @@ TEST_F(CliErrorTest, UnknownSubcommand) {
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err,
             "nurture: error: unknown command 'evaluate'; commands: train, sample, eval, ptq, analyze, report, sweep, "
-            "cast (see nurture --help)\n");
+            "import, cast (see nurture --help)\n");
 }
 
 TEST_F(CliErrorTest, CastBadValue) {

@@ -146,3 +146,18 @@ TEST(Colsum, OneChunkOrdersDifferAndAreBothKept) {
   core::colsum_accumulate(m, 2, 1, &out);
   EXPECT_EQ(out, 0.0f) << "colsum_accumulate (bias gradients) adds rows into out";
 }
+
+TEST(Arena, RewindForgetsLaterAllocationsAndKeepsEarlierOnes) {
+  core::Arena a;
+  float* keep = a.alloc(10);
+  keep[0] = 42.0f;
+  const core::Arena::Mark m = a.mark();
+  float* first = a.alloc(100);
+  a.alloc(std::size_t(4) << 20);  // forces a new chunk, freed by the rewind
+  a.rewind(m);
+  EXPECT_EQ(a.used_floats(), 16u);  // 10 rounded up to 16 floats
+  EXPECT_EQ(a.alloc(100), first);   // the same memory again
+  EXPECT_EQ(keep[0], 42.0f);
+  a.reset();
+  EXPECT_GE(a.capacity_floats(), a.high_water_floats());
+}

@@ -175,6 +175,7 @@ TEST(DataGpt2Bpe, SpecialIdsAndPieces) {
   EXPECT_EQ(t.unk_id(), -1);
   EXPECT_EQ(t.piece(t.eos_id()), "<|endoftext|>");
   EXPECT_EQ(t.newline_id(), 198);
+  EXPECT_EQ(t.document_start_id(), 50256) << "GPT-2's document separator, lm-evaluation-harness's prefix token";
   EXPECT_EQ(t.piece(198), "\xC4\x8A");  // "Ċ", GPT-2's spelling of byte 0x0A
   EXPECT_EQ(t.encode("\n"), Ids{198});
   EXPECT_EQ(t.token_bytes(198), 1);

@@ -86,6 +86,7 @@ TEST(DataTokenizer, SpecialIdsAndPieces) {
   EXPECT_EQ(tok.piece(tok.bos_id()), "<s>");
   EXPECT_EQ(tok.piece(tok.eos_id()), "</s>");
   EXPECT_EQ(tok.piece(tok.newline_id()), "<0x0A>");
+  EXPECT_EQ(tok.document_start_id(), tok.newline_id());  // eval's prefix token for nurture's own models
   EXPECT_EQ(tok.token_bytes(tok.bos_id()), 0);
   EXPECT_EQ(tok.token_bytes(tok.newline_id()), 1);
   const auto ids = tok.encode(" the");

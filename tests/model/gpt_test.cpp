@@ -143,3 +143,38 @@ TEST(GPT, TrainingIsBitDeterministicWithDropout) {
   ASSERT_EQ(a.size(), b.size());
   EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
 }
+
+TEST(GPT, TapeFreeForwardKeepsOneBlockOfActivationsAndTheSameBits) {
+  // Without a tape, run_blocks drops each block's intermediates (Arena::mark / rewind): the logits
+  // are the bits of the taped forward, and the activation arena's high water does not grow with
+  // the number of blocks.
+  auto high_water = [](int layers, std::vector<float>* logits_out) {
+    model::GPTConfig c = tiny_config();
+    c.n_layer = layers;
+    model::GPT gpt(c);
+    gpt.init(3);
+    const std::vector<int32_t> x = random_tokens(2 * 16, c.vocab_size, 5);
+    core::Arena a, g, ta, tg;
+    core::Ctx ctx(a, g, nullptr);
+    const core::Tensor logits = gpt.forward(ctx, x.data(), 2, 16);
+    core::Tape tape;
+    core::Ctx taped(ta, tg, &tape);
+    const core::Tensor ref = gpt.forward(taped, x.data(), 2, 16);
+    EXPECT_EQ(0, std::memcmp(logits.data, ref.data, size_t(logits.numel()) * sizeof(float))) << layers;
+    if (logits_out) logits_out->assign(logits.data, logits.data + logits.numel());
+    EXPECT_LT(a.high_water_floats(), ta.high_water_floats()) << layers;
+    return a.high_water_floats();
+  };
+  EXPECT_EQ(high_water(2, nullptr), high_water(8, nullptr));
+  EXPECT_GT(model::GPT(tiny_config()).inference_tokens(), 0);
+  EXPECT_EQ(model::GPT(tiny_config()).inference_tokens(32 + 18 * 32), 1);  // one token's worth
+  EXPECT_EQ(model::GPT(tiny_config()).inference_tokens(1), 1);             // never 0
+}
+
+TEST(GPT, InferenceModelHasNoGradientBuffer) {
+  model::GPTConfig c = tiny_config();
+  c.gradients = false;
+  model::GPT gpt(c);
+  EXPECT_EQ(gpt.params().tensor(0).grad, nullptr);
+  EXPECT_NE(model::GPT(tiny_config()).params().tensor(0).grad, nullptr);
+}
