@@ -1,5 +1,9 @@
 #include "core/gemm_bf16.h"
 
+// GCC 12's AVX-512 headers trip false (maybe-)uninitialized warnings (_mm512_undefined_*;
+// GCC PR 105593), as in precision/round_kernels.cpp.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -299,8 +303,10 @@ void pack_bf16_pairs(const float* src, int64_t ld, int64_t n, int64_t kw, uint32
 }
 
 // Four rows of A at a time against 16 columns of B.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void gemm_bf16_nt_tile(
-    const float* A, int64_t lda, int64_t r, const uint32_t* Bp, int64_t ldp, int64_t n, int64_t kw, float* C) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void gemm_bf16_nt_tile(const float* A, int64_t lda,
+                                                                                       int64_t r, const uint32_t* Bp,
+                                                                                       int64_t ldp, int64_t n,
+                                                                                       int64_t kw, float* C) {
   alignas(64) uint32_t aw[4][kNtTileMaxWords];
   for (int64_t i0 = 0; i0 < r; i0 += 4) {
     const int64_t ri = std::min<int64_t>(4, r - i0);
@@ -325,6 +331,108 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void gemm_bf16_n
       if (ri > 3) _mm512_mask_storeu_ps(c + 3 * n, m, c3);
     }
   }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void pack_bf16_row_words(const float* src, int64_t ld,
+                                                                              int64_t rows, int64_t cols, uint32_t* dst,
+                                                                              int64_t ldw) {
+  // Word j of the permute is the high halves of floats 2j and 2j+1 of the 32 loaded: (lo, hi).
+  alignas(64) static constexpr uint16_t kOdd[32] = {1,  3,  5,  7,  9,  11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+                                                    33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
+  const __m512i idx = _mm512_load_si512(kOdd);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* s = src + i * ld;
+    uint32_t* d = dst + i * ldw;
+    for (int64_t c = 0; c < cols; c += 32) {
+      const int64_t n = std::min<int64_t>(32, cols - c);  // floats left; missing ones load as 0
+      const __mmask16 lo = static_cast<__mmask16>(n >= 16 ? 0xffffu : (1u << n) - 1u);
+      const __mmask16 hi = static_cast<__mmask16>(n >= 32 ? 0xffffu : n > 16 ? (1u << (n - 16)) - 1u : 0u);
+      const __m512i a = _mm512_maskz_loadu_epi32(lo, s + c), b = _mm512_maskz_loadu_epi32(hi, s + c + 16);
+      const int64_t words = (n + 1) / 2;
+      const __mmask16 m = static_cast<__mmask16>(words >= 16 ? 0xffffu : (1u << words) - 1u);
+      _mm512_mask_storeu_epi32(d + c / 2, m, _mm512_permutex2var_epi16(a, idx, b));
+    }
+  }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void pack_bf16_row_pairs(const float* src, int64_t ld,
+                                                                              int64_t rows, int64_t cols, uint32_t* dst,
+                                                                              int64_t ldd) {
+  const __m512i high = _mm512_set1_epi32(int(0xffff0000u));
+  for (int64_t p = 0; 2 * p < rows; ++p) {
+    const float* r0 = src + 2 * p * ld;
+    const float* r1 = 2 * p + 1 < rows ? r0 + ld : nullptr;
+    for (int64_t c = 0; c < cols; c += 16) {
+      const __mmask16 m = static_cast<__mmask16>(cols - c >= 16 ? 0xffffu : (1u << (cols - c)) - 1u);
+      const __m512i a = _mm512_maskz_loadu_epi32(m, r0 + c);
+      const __m512i b = r1 ? _mm512_maskz_loadu_epi32(m, r1 + c) : _mm512_setzero_si512();
+      _mm512_mask_storeu_epi32(dst + p * ldd + c, m,
+                               _mm512_or_si512(_mm512_and_si512(b, high), _mm512_srli_epi32(a, 16)));
+    }
+  }
+}
+
+namespace {
+
+// Four rows of A against 32 columns of B (two 16-lane accumulators per row).
+template <bool Acc>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void words_kernel(const uint32_t* A, int64_t a_row,
+                                                                                  int64_t a_word, int64_t M,
+                                                                                  const uint32_t* B, int64_t ldb,
+                                                                                  int64_t N, int64_t kw, float* C,
+                                                                                  int64_t ldc) {
+  for (int64_t i0 = 0; i0 < M; i0 += 4) {
+    const int64_t ri = std::min<int64_t>(4, M - i0);
+    const uint32_t* a0 = A + i0 * a_row;  // tails repeat the last row
+    const uint32_t* a1 = A + (i0 + std::min<int64_t>(1, ri - 1)) * a_row;
+    const uint32_t* a2 = A + (i0 + std::min<int64_t>(2, ri - 1)) * a_row;
+    const uint32_t* a3 = A + (i0 + std::min<int64_t>(3, ri - 1)) * a_row;
+    for (int64_t j0 = 0; j0 < N; j0 += 32) {
+      const int64_t nj = std::min<int64_t>(32, N - j0);
+      const __mmask16 m0 = static_cast<__mmask16>(nj >= 16 ? 0xffffu : (1u << nj) - 1u);
+      const __mmask16 m1 = static_cast<__mmask16>(nj >= 32 ? 0xffffu : nj > 16 ? (1u << (nj - 16)) - 1u : 0u);
+      __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      for (int64_t p = 0; p < kw; ++p) {
+        const uint32_t* b = B + p * ldb + j0;
+        const __m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi32(m0, b);
+        const __m512bh b1 = (__m512bh)_mm512_maskz_loadu_epi32(m1, b + 16);
+        const int64_t o = p * a_word;
+        __m512bh w = (__m512bh)_mm512_set1_epi32(int(a0[o]));
+        c00 = _mm512_dpbf16_ps(c00, w, b0);
+        c01 = _mm512_dpbf16_ps(c01, w, b1);
+        w = (__m512bh)_mm512_set1_epi32(int(a1[o]));
+        c10 = _mm512_dpbf16_ps(c10, w, b0);
+        c11 = _mm512_dpbf16_ps(c11, w, b1);
+        w = (__m512bh)_mm512_set1_epi32(int(a2[o]));
+        c20 = _mm512_dpbf16_ps(c20, w, b0);
+        c21 = _mm512_dpbf16_ps(c21, w, b1);
+        w = (__m512bh)_mm512_set1_epi32(int(a3[o]));
+        c30 = _mm512_dpbf16_ps(c30, w, b0);
+        c31 = _mm512_dpbf16_ps(c31, w, b1);
+      }
+      const __m512 acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+      for (int64_t x = 0; x < ri; ++x) {
+        float* c = C + (i0 + x) * ldc + j0;
+        __m512 v0 = acc[x][0], v1 = acc[x][1];
+        if (Acc) {
+          v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), v0);
+          v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), v1);
+        }
+        _mm512_mask_storeu_ps(c, m0, v0);
+        _mm512_mask_storeu_ps(c + 16, m1, v1);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_bf16_words(const uint32_t* A, int64_t a_row, int64_t a_word, int64_t M, const uint32_t* B, int64_t ldb,
+                     int64_t N, int64_t kw, bool accumulate, float* C, int64_t ldc) {
+  if (accumulate)
+    words_kernel<true>(A, a_row, a_word, M, B, ldb, N, kw, C, ldc);
+  else
+    words_kernel<false>(A, a_row, a_word, M, B, ldb, N, kw, C, ldc);
 }
 
 }  // namespace nurture::core

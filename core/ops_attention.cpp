@@ -51,16 +51,21 @@ HeadView head_view(int64_t hd, const float* q, int64_t ldq, const float* k, cons
                   CStrided(v, nk, hd, Eigen::OuterStride<>(ldkv)), p0};
 }
 
-// Under the bf16 policy with native GEMMs, the two "NT" tile products (S = Q·Kᵀ and dP = dY·Vᵀ)
-// run on core/gemm_bf16.h's tile kernel. Their operands are bf16 values already (q, k, v are
-// slices of the rounded qkv activation, dY is a rounded activation gradient), so only the
+// Under the bf16 policy with native GEMMs, all six tile products run on core/gemm_bf16.h's
+// AVX512_BF16 kernels: the two "NT" ones (S = Q·Kᵀ and dP = dY·Vᵀ) on gemm_bf16_nt_tile, the four
+// whose inner dimension is a key or query index (P·V, dS·K, Pᵀ·dY, dSᵀ·Q) on gemm_bf16_words.
+// Their operands are bf16 values already (q, k, v are slices of the rounded qkv activation, dY is
+// a rounded activation gradient, P and dS are rounded as GEMM operands right before), so only the
 // summation order differs from the fp32 GEMM: the native-GEMM contract of the linear layers.
-// PackedHead is K or V of one head packed for that kernel: kw words × ldp columns (ldp ≥ T, a
+// PackedHead is K or V of one head packed for the NT kernel: kw words × ldp columns (ldp ≥ T, a
 // multiple of 16 so the last 16-lane load stays inside).
 struct PackedHead {
   uint32_t* p = nullptr;  // null: fp32 path
   int64_t ldp = 0, kw = 0;
 };
+
+// Words per row of a tile of n keys packed by pack_bf16_row_words.
+int64_t words_of(int64_t n) { return (n + 1) / 2; }
 
 // Packs K (and with_v, V) of one head into words[0, 2·kw·ldp) (packed is kw·ldp; 0 = fp32 path).
 void pack_head(const HeadView& hv, int64_t T, int64_t kw, int64_t ldp, int64_t packed, uint32_t* words, bool with_v,
@@ -88,8 +93,7 @@ struct SoftmaxParams {
 void probs_tile(const HeadView& hv, int64_t i0, int64_t r, int64_t n, const SoftmaxParams& sp, float* P) {
   Tile S(P, r, n);
   if (sp.kp.p)
-    gemm_bf16_nt_tile(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, sp.kp.p, sp.kp.ldp, n, sp.kp.kw,
-                      P);
+    gemm_bf16_nt_tile(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, sp.kp.p, sp.kp.ldp, n, sp.kp.kw, P);
   else
     S.noalias() = hv.q.middleRows(i0, r) * hv.k.topRows(n).transpose();
   sp.round_op(P, r * n);  // a half GEMM output
@@ -154,6 +158,10 @@ AttentionHeads::AttentionHeads(Ctx& ctx, int64_t head_dim, int heads, bool with_
   ldp = (keys + 15) / 16 * 16;
   tile = (kRows * keys + 15) / 16 * 16;
   packed = native ? kw * ldp : 0;
+  auto up16 = [](int64_t f) { return (f + 15) / 16 * 16; };
+  rowpacked = native ? up16(words_of(keys) * hd) : 0;
+  wtile = native ? up16(kRows * words_of(keys)) : 0;
+  qtile = native ? up16(words_of(kRows) * hd) : 0;
 }
 
 namespace {
@@ -171,11 +179,22 @@ void AttentionHeads::forward(int head, const float* q, int64_t ldq, const float*
   float* P = work;
   PackedHead unused;
   pack_head(hv, nk, kw, ldp, packed, reinterpret_cast<uint32_t*>(P + tile), false, sp.kp, unused);
+  // Native: V in pairs of rows (the B of P·V) and the probability tile as words.
+  uint32_t* vr = reinterpret_cast<uint32_t*>(P + tile + packed);
+  uint32_t* pw = vr + rowpacked;
+  if (packed) pack_bf16_row_pairs(hv.v.data(), hv.v.outerStride(), nk, hd, vr, hd);
   for (int64_t i0 = 0; i0 < nq; i0 += kRows) {
     const int64_t r = std::min(kRows, nq - i0), n = p0 + i0 + r;
     probs_tile(hv, i0, r, n, sp, P);
-    Strided o(out + i0 * ldo, r, hd, Eigen::OuterStride<>(ldo));
-    o.noalias() = Tile(P, r, n) * hv.v.topRows(n);
+    // An odd n < nk would pair the tile's zero padding with key n's value (0·inf = NaN if that
+    // value is not finite): such tiles (eval's packed sequences only) stay on Eigen.
+    if (packed && (n % 2 == 0 || n == nk)) {
+      pack_bf16_row_words(P, n, r, n, pw, words_of(n));
+      gemm_bf16_words(pw, words_of(n), 1, r, vr, hd, hd, words_of(n), false, out + i0 * ldo, ldo);
+    } else {
+      Strided o(out + i0 * ldo, r, hd, Eigen::OuterStride<>(ldo));
+      o.noalias() = Tile(P, r, n) * hv.v.topRows(n);
+    }
   }
 }
 
@@ -194,12 +213,28 @@ void attention_head_backward(const AttentionHeads& heads, int h, const HeadView&
   float* P = work;
   float* dS = P + heads.tile;
   pack_head(hv, T, heads.kw, heads.ldp, heads.packed, reinterpret_cast<uint32_t*>(P + 2 * heads.tile), true, sp.kp, vp);
+  // Native: K in pairs of rows (the B of dS·K); per tile, P and dS in pairs of rows (the
+  // transposed A of Pᵀ·dY and dSᵀ·Q), dS as words (the A of dS·K), dY and Q rows in pairs (the B
+  // of Pᵀ·dY and dSᵀ·Q). In dense training every tile's n is even or T, so no padding meets a key.
+  const bool native = heads.packed != 0;
+  uint32_t* kr = reinterpret_cast<uint32_t*>(P + 2 * heads.tile + 2 * heads.packed);
+  uint32_t* tw = kr + heads.rowpacked;  // P or dS in pairs of rows
+  uint32_t* sw = tw + heads.wtile;      // dS as words
+  uint32_t* yr = sw + heads.wtile;      // dY rows in pairs
+  uint32_t* qr = yr + heads.qtile;      // Q rows in pairs
+  if (native) pack_bf16_row_pairs(hv.k.data(), hv.k.outerStride(), T, hd, kr, hd);
   for (int64_t i0 = 0; i0 < T; i0 += kRows) {
     const int64_t r = std::min(kRows, T - i0), n = i0 + r;
     probs_tile(hv, i0, r, n, sp, P);
     Tile Pt(P, r, n), dSt(dS, r, n);
     CStrided dy(dy_ + i0 * ldy, r, hd, Eigen::OuterStride<>(ldy));
-    dv.topRows(n).noalias() += Pt.transpose() * dy;
+    if (native) {
+      pack_bf16_row_pairs(P, n, r, n, tw, n);
+      pack_bf16_row_pairs(dy.data(), ldy, r, hd, yr, hd);
+      gemm_bf16_words(tw, 1, n, n, yr, hd, hd, words_of(r), true, dv_, ldg);
+    } else {
+      dv.topRows(n).noalias() += Pt.transpose() * dy;
+    }
     if (vp.p)
       gemm_bf16_nt_tile(dy.data(), ldy, r, vp.p, vp.ldp, n, vp.kw, dS);
     else
@@ -207,8 +242,16 @@ void attention_head_backward(const AttentionHeads& heads, int h, const HeadView&
     heads.round_op(dS, r * n);  // a half GEMM output
     softmax_backward_tile(P, i0, r, n, heads.scale, dS);
     heads.round_op(dS, r * n);  // dS enters two half GEMMs
-    dq.middleRows(i0, r).noalias() += dSt * hv.k.topRows(n);
-    dk.topRows(n).noalias() += dSt.transpose() * hv.q.middleRows(i0, r);
+    if (native) {
+      pack_bf16_row_words(dS, n, r, n, sw, words_of(n));
+      gemm_bf16_words(sw, words_of(n), 1, r, kr, hd, hd, words_of(n), true, dq_ + i0 * ldg, ldg);
+      pack_bf16_row_pairs(dS, n, r, n, tw, n);
+      pack_bf16_row_pairs(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, hd, qr, hd);
+      gemm_bf16_words(tw, 1, n, n, qr, hd, hd, words_of(r), true, dk_, ldg);
+    } else {
+      dq.middleRows(i0, r).noalias() += dSt * hv.k.topRows(n);
+      dk.topRows(n).noalias() += dSt.transpose() * hv.q.middleRows(i0, r);
+    }
   }
 }
 }  // namespace
@@ -220,10 +263,11 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   Tensor y = ctx.make(Shape{B, T, C}, qkv.tracked());
   const AttentionHeads heads(ctx, hd, n_head, alibi, T);
 
-  // Per thread: the forward's probability tile (+ packed K), or in backward the probability tile,
-  // the dP/dS tile and packed K and V; every part a multiple of 16 floats, so 64-byte aligned.
+  // Per thread: the forward's probability tile (+ the native path's packed K, V and P), or in
+  // backward the probability tile, the dP/dS tile and (native) the packed K, V, P, dS, dY and Q;
+  // every part a multiple of 16 floats, so 64-byte aligned.
   const int nthreads = omp_get_max_threads();
-  const int64_t slot = 2 * heads.tile + 2 * heads.packed;
+  const int64_t slot = 2 * heads.tile + 2 * heads.packed + heads.rowpacked + 2 * heads.wtile + 2 * heads.qtile;
   float* work = ctx.scratch(int64_t(nthreads) * slot);
 
   // Head h of batch b: q, k, v at columns h·hd, C + h·hd, 2C + h·hd of qkv's rows (stride 3C).
