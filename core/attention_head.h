@@ -41,6 +41,7 @@ struct AttentionHeads {
   // probability or dS tile packed as words (kRows × ⌈max_keys/2⌉ words, also holds one packed in
   // pairs of rows), and kRows query rows of Q or dY packed in pairs of rows.
   int64_t rowpacked, wtile, qtile;
+  bool amx;  // native and the CPU has AMX-BF16: untransposed tile products on AMX where they fit
 };
 
 }  // namespace nurture::core

@@ -7,6 +7,8 @@
 #include <immintrin.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cassert>
@@ -433,6 +435,104 @@ void gemm_bf16_words(const uint32_t* A, int64_t a_row, int64_t a_word, int64_t M
     words_kernel<true>(A, a_row, a_word, M, B, ldb, N, kw, C, ldc);
   else
     words_kernel<false>(A, a_row, a_word, M, B, ldb, N, kw, C, ldc);
+}
+
+bool amx_bf16_available() {
+  static const bool ok = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto need = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx);
+    if ((isa & need) != need) return false;
+    // Linux hands out the AMX tile data state only on request (ARCH_REQ_XCOMP_PERM for
+    // XFEATURE_XTILEDATA), once per process; oneDNN asks the same way.
+    constexpr long kReqXcompPerm = 0x1023, kXtileData = 18;
+    return syscall(SYS_arch_prctl, kReqXcompPerm, kXtileData) == 0;
+  }();
+  return ok;
+}
+
+namespace {
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// Tiles 0-3: C blocks (2 × 2 of 16 × 16 fp32), 4-5: A (16 rows × 16 words), 6-7: B (16 pair rows ×
+// 16 columns). Every tile 16 rows of 64 bytes.
+const TileConfig& tile_config() {
+  static const TileConfig cfg = [] {
+    TileConfig c;
+    for (int t = 0; t < 8; ++t) c.colsb[t] = 64, c.rows[t] = 16;
+    return c;
+  }();
+  return cfg;
+}
+
+__attribute__((target("avx512f"))) void add_block(const float* t, float* c, int64_t ldc) {
+  for (int i = 0; i < 16; ++i)
+    _mm512_storeu_ps(c + i * ldc, _mm512_add_ps(_mm512_loadu_ps(c + i * ldc), _mm512_load_ps(t + 16 * i)));
+}
+
+}  // namespace
+
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) bool gemm_bf16_words_amx(const uint32_t* A, int64_t lda, int64_t M,
+                                                                              const uint32_t* B, int64_t ldb, int64_t N,
+                                                                              int64_t kw, bool accumulate, float* C,
+                                                                              int64_t ldc) {
+  if (M % 16 || N % 16 || kw % 16 || M <= 0 || N <= 0 || kw <= 0 || !amx_bf16_available()) return false;
+  // Loaded on every call: oneDNN's AMX kernels load their own configuration on this thread.
+  _tile_loadconfig(&tile_config());
+  alignas(64) float t[4][256];
+  const int64_t sa = lda * 4, sb = ldb * 4, sc = ldc * 4;
+  for (int64_t i0 = 0; i0 < M; i0 += 32) {
+    const bool two_i = M - i0 >= 32;
+    for (int64_t j0 = 0; j0 < N; j0 += 32) {
+      const bool two_j = N - j0 >= 32;
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (int64_t k0 = 0; k0 < kw; k0 += 16) {
+        _tile_loadd(4, A + i0 * lda + k0, sa);
+        _tile_loadd(6, B + k0 * ldb + j0, sb);
+        _tile_dpbf16ps(0, 4, 6);
+        if (two_j) {
+          _tile_loadd(7, B + k0 * ldb + j0 + 16, sb);
+          _tile_dpbf16ps(1, 4, 7);
+        }
+        if (two_i) {
+          _tile_loadd(5, A + (i0 + 16) * lda + k0, sa);
+          _tile_dpbf16ps(2, 5, 6);
+          if (two_j) _tile_dpbf16ps(3, 5, 7);
+        }
+      }
+      float* c = C + i0 * ldc + j0;
+      if (!accumulate) {
+        _tile_stored(0, c, sc);
+        if (two_j) _tile_stored(1, c + 16, sc);
+        if (two_i) _tile_stored(2, c + 16 * ldc, sc);
+        if (two_i && two_j) _tile_stored(3, c + 16 * ldc + 16, sc);
+        continue;
+      }
+      _tile_stored(0, t[0], 64);
+      add_block(t[0], c, ldc);
+      if (two_j) {
+        _tile_stored(1, t[1], 64);
+        add_block(t[1], c + 16, ldc);
+      }
+      if (two_i) {
+        _tile_stored(2, t[2], 64);
+        add_block(t[2], c + 16 * ldc, ldc);
+      }
+      if (two_i && two_j) {
+        _tile_stored(3, t[3], 64);
+        add_block(t[3], c + 16 * ldc + 16, ldc);
+      }
+    }
+  }
+  return true;
 }
 
 }  // namespace nurture::core

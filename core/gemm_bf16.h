@@ -106,6 +106,15 @@ void pack_bf16_row_pairs(const float* src, int64_t ld, int64_t rows, int64_t col
 void gemm_bf16_words(const uint32_t* A, int64_t a_row, int64_t a_word, int64_t M, const uint32_t* B, int64_t ldb,
                      int64_t N, int64_t kw, bool accumulate, float* C, int64_t ldc);
 
+// The same product on AMX tiles (TDPBF16PS) when the CPU has AMX-BF16 and the kernel grants this
+// process the tile state; false (nothing done) otherwise or when the shape does not fit the
+// tiles: M, N and kw must be multiples of 16 and A row words (word p of row i at A[i·lda + p]).
+// The contract is gemm_bf16_words's (tile product from zero, then added to C when accumulate);
+// only the fp32 summation order is AMX's own.
+bool gemm_bf16_words_amx(const uint32_t* A, int64_t lda, int64_t M, const uint32_t* B, int64_t ldb, int64_t N,
+                         int64_t kw, bool accumulate, float* C, int64_t ldc);
+bool amx_bf16_available();
+
 // Diagnostics for tests and benchmarks (this thread): primitives created so far (cache misses),
 // and oneDNN's implementation name of the last call's primitive ("brg:avx512_core_bf16" is the
 // fast one; "ref:any" would be the slow reference fallback).

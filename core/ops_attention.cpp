@@ -67,6 +67,25 @@ struct PackedHead {
 // Words per row of a tile of n keys packed by pack_bf16_row_words.
 int64_t words_of(int64_t n) { return (n + 1) / 2; }
 
+// On CPUs with AMX-BF16 the products whose A is untransposed run on AMX tiles when their shape
+// fits (multiples of 16: every full 32-row block at T a multiple of 32), the rest on vdpbf16ps;
+// the contract is the same, only the fp32 summation order is each kernel's own.
+void words_product(bool amx, const uint32_t* A, int64_t lda, int64_t M, const uint32_t* B, int64_t ldb, int64_t N,
+                   int64_t kw, bool accumulate, float* C, int64_t ldc) {
+  if (amx && gemm_bf16_words_amx(A, lda, M, B, ldb, N, kw, accumulate, C, ldc)) return;
+  gemm_bf16_words(A, lda, 1, M, B, ldb, N, kw, accumulate, C, ldc);
+}
+
+// C[r × n] = A · Bᵀ for A (r rows of 2·kw bf16 values, row stride lda) and B packed by
+// pack_head. With aw (AMX; kRows × kw words of scratch) A is packed as row words for the tiles.
+void nt_product(const float* A, int64_t lda, int64_t r, const PackedHead& b, int64_t n, uint32_t* aw, float* C) {
+  if (aw && r % 16 == 0 && n % 16 == 0 && b.kw % 16 == 0) {
+    pack_bf16_row_words(A, lda, r, 2 * b.kw, aw, b.kw);
+    if (gemm_bf16_words_amx(aw, b.kw, r, b.p, b.ldp, n, b.kw, false, C, n)) return;
+  }
+  gemm_bf16_nt_tile(A, lda, r, b.p, b.ldp, n, b.kw, C);
+}
+
 // Packs K (and with_v, V) of one head into words[0, 2·kw·ldp) (packed is kw·ldp; 0 = fp32 path).
 void pack_head(const HeadView& hv, int64_t T, int64_t kw, int64_t ldp, int64_t packed, uint32_t* words, bool with_v,
                PackedHead& kp, PackedHead& vp) {
@@ -86,6 +105,7 @@ struct SoftmaxParams {
   bool half_softmax;
   const float* ramp;  // 0, 1, 2, ... (ALiBi distances without a per-element int→float)
   PackedHead kp;      // K of this head when the scores are computed natively in bf16
+  uint32_t* aw;       // AMX only: scratch for Q as row words
 };
 
 // Probabilities of query rows [i0, i0 + r) (positions p0 + i0 ...) against keys [0, n), n = p0 + i0 + r:
@@ -93,7 +113,7 @@ struct SoftmaxParams {
 void probs_tile(const HeadView& hv, int64_t i0, int64_t r, int64_t n, const SoftmaxParams& sp, float* P) {
   Tile S(P, r, n);
   if (sp.kp.p)
-    gemm_bf16_nt_tile(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, sp.kp.p, sp.kp.ldp, n, sp.kp.kw, P);
+    nt_product(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, sp.kp, n, sp.aw, P);
   else
     S.noalias() = hv.q.middleRows(i0, r) * hv.k.topRows(n).transpose();
   sp.round_op(P, r * n);  // a half GEMM output
@@ -160,13 +180,15 @@ AttentionHeads::AttentionHeads(Ctx& ctx, int64_t head_dim, int heads, bool with_
   packed = native ? kw * ldp : 0;
   auto up16 = [](int64_t f) { return (f + 15) / 16 * 16; };
   rowpacked = native ? up16(words_of(keys) * hd) : 0;
-  wtile = native ? up16(kRows * words_of(keys)) : 0;
+  wtile = native ? up16(kRows * std::max(words_of(keys), kw)) : 0;
+  amx = native && amx_bf16_available();
   qtile = native ? up16(words_of(kRows) * hd) : 0;
 }
 
 namespace {
 SoftmaxParams softmax_params(const AttentionHeads& a, int h) {
-  return SoftmaxParams{a.scale, a.alibi ? alibi_slope(h, a.n_head) : 0.0f, a.round_op, a.half_softmax, a.ramp, {}};
+  return SoftmaxParams{a.scale, a.alibi ? alibi_slope(h, a.n_head) : 0.0f, a.round_op, a.half_softmax, a.ramp, {},
+                       nullptr};
 }
 }  // namespace
 
@@ -182,6 +204,7 @@ void AttentionHeads::forward(int head, const float* q, int64_t ldq, const float*
   // Native: V in pairs of rows (the B of P·V) and the probability tile as words.
   uint32_t* vr = reinterpret_cast<uint32_t*>(P + tile + packed);
   uint32_t* pw = vr + rowpacked;
+  if (amx) sp.aw = pw;  // Q's words are done with before P's are packed
   if (packed) pack_bf16_row_pairs(hv.v.data(), hv.v.outerStride(), nk, hd, vr, hd);
   for (int64_t i0 = 0; i0 < nq; i0 += kRows) {
     const int64_t r = std::min(kRows, nq - i0), n = p0 + i0 + r;
@@ -190,7 +213,7 @@ void AttentionHeads::forward(int head, const float* q, int64_t ldq, const float*
     // value is not finite): such tiles (eval's packed sequences only) stay on Eigen.
     if (packed && (n % 2 == 0 || n == nk)) {
       pack_bf16_row_words(P, n, r, n, pw, words_of(n));
-      gemm_bf16_words(pw, words_of(n), 1, r, vr, hd, hd, words_of(n), false, out + i0 * ldo, ldo);
+      words_product(amx, pw, words_of(n), r, vr, hd, hd, words_of(n), false, out + i0 * ldo, ldo);
     } else {
       Strided o(out + i0 * ldo, r, hd, Eigen::OuterStride<>(ldo));
       o.noalias() = Tile(P, r, n) * hv.v.topRows(n);
@@ -223,6 +246,7 @@ void attention_head_backward(const AttentionHeads& heads, int h, const HeadView&
   uint32_t* yr = sw + heads.wtile;      // dY rows in pairs
   uint32_t* qr = yr + heads.qtile;      // Q rows in pairs
   if (native) pack_bf16_row_pairs(hv.k.data(), hv.k.outerStride(), T, hd, kr, hd);
+  if (heads.amx) sp.aw = sw;  // Q's and dY's words are done with before dS's are packed
   for (int64_t i0 = 0; i0 < T; i0 += kRows) {
     const int64_t r = std::min(kRows, T - i0), n = i0 + r;
     probs_tile(hv, i0, r, n, sp, P);
@@ -236,7 +260,7 @@ void attention_head_backward(const AttentionHeads& heads, int h, const HeadView&
       dv.topRows(n).noalias() += Pt.transpose() * dy;
     }
     if (vp.p)
-      gemm_bf16_nt_tile(dy.data(), ldy, r, vp.p, vp.ldp, n, vp.kw, dS);
+      nt_product(dy.data(), ldy, r, vp, n, sp.aw, dS);
     else
       dSt.noalias() = dy * hv.v.topRows(n).transpose();
     heads.round_op(dS, r * n);  // a half GEMM output
@@ -244,7 +268,7 @@ void attention_head_backward(const AttentionHeads& heads, int h, const HeadView&
     heads.round_op(dS, r * n);  // dS enters two half GEMMs
     if (native) {
       pack_bf16_row_words(dS, n, r, n, sw, words_of(n));
-      gemm_bf16_words(sw, words_of(n), 1, r, kr, hd, hd, words_of(n), true, dq_ + i0 * ldg, ldg);
+      words_product(heads.amx, sw, words_of(n), r, kr, hd, hd, words_of(n), true, dq_ + i0 * ldg, ldg);
       pack_bf16_row_pairs(dS, n, r, n, tw, n);
       pack_bf16_row_pairs(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, hd, qr, hd);
       gemm_bf16_words(tw, 1, n, n, qr, hd, hd, words_of(r), true, dk_, ldg);

@@ -324,3 +324,47 @@ TEST(GemmBf16Words, PackersLayoutAndPadding) {
   core::pack_bf16_row_pairs(&x[1][0], 3, 1, 3, p.data() + 3, 3);  // one row: paired with zeros
   for (int c = 0; c < 3; ++c) EXPECT_EQ(p[size_t(3 + c)], hi(x[1][c]));
 }
+
+// The AMX variant: the same product and bound on shapes that fit its tiles (multiples of 16,
+// one and two 16-row / 16-column blocks, several 16-word steps), overwrite and accumulate; and
+// it declines (returns false, C untouched) shapes that do not fit.
+TEST(GemmBf16Words, AmxMatchesReference) {
+  if (!core::amx_bf16_available()) GTEST_SKIP() << "no AMX-BF16 on this CPU (or not granted)";
+  struct Case {
+    int64_t M, N, kw;
+    bool acc;
+  };
+  uint64_t seed = 300;
+  for (const Case c :
+       {Case{32, 32, 16, false}, Case{48, 16, 32, true}, Case{16, 48, 48, true}, Case{64, 32, 128, false}}) {
+    SCOPED_TRACE(testing::Message() << "M=" << c.M << " N=" << c.N << " kw=" << c.kw << " acc=" << c.acc);
+    const int64_t K = 2 * c.kw, lda = K + 2, ldb = c.N + 3, ldc = c.N + 16;
+    const auto A = random_bf16(c.M * lda, seed++);
+    const auto B = random_bf16(K * ldb, seed++);
+    const auto C0 = random_bf16(c.M * ldc, seed++);
+    std::vector<uint32_t> Ap(size_t(c.M * c.kw)), Bp(size_t(c.kw * c.N));
+    core::pack_bf16_row_words(A.data(), lda, c.M, K, Ap.data(), c.kw);
+    core::pack_bf16_row_pairs(B.data(), ldb, K, c.N, Bp.data(), c.N);
+    std::vector<float> got = C0, want = C0, S(C0.size(), 0.0f);
+    ASSERT_TRUE(core::gemm_bf16_words_amx(Ap.data(), c.kw, c.M, Bp.data(), c.N, c.N, c.kw, c.acc, got.data(), ldc));
+    core::sgemm_reference(false, false, c.M, c.N, K, 1.0f, A.data(), lda, B.data(), ldb, c.acc ? 1.0f : 0.0f,
+                          want.data(), ldc);
+    const auto absA = abs_of(A), absB = abs_of(B);
+    core::sgemm_reference(false, false, c.M, c.N, K, 1.0f, absA.data(), lda, absB.data(), ldb, 0.0f, S.data(), ldc);
+    for (int64_t i = 0; i < c.M; ++i)
+      for (int64_t j = 0; j < ldc; ++j) {
+        const size_t e = size_t(i * ldc + j);
+        if (j >= c.N) {
+          ASSERT_EQ(float_to_bits(got[e]), float_to_bits(C0[e])) << "wrote outside N at " << i << "," << j;
+          continue;
+        }
+        const double s = S[e] + (c.acc ? std::fabs(C0[e]) : 0.0);
+        ASSERT_LE(std::fabs(double(got[e]) - want[e]), double(K + 4) * kU * s) << i << "," << j;
+      }
+  }
+  std::vector<uint32_t> w(16 * 16, 0);
+  std::vector<float> C(16 * 16, 7.0f);
+  EXPECT_FALSE(core::gemm_bf16_words_amx(w.data(), 8, 16, w.data(), 16, 16, 8, false, C.data(), 16));   // kw = 8
+  EXPECT_FALSE(core::gemm_bf16_words_amx(w.data(), 16, 8, w.data(), 16, 16, 16, false, C.data(), 16));  // M = 8
+  EXPECT_EQ(C[0], 7.0f);
+}
