@@ -374,6 +374,19 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void pack_bf16_row_pairs(co
   }
 }
 
+void pack_bf16_row_pairs_t(const float* src, int64_t ld, int64_t rows, int64_t cols, uint32_t* dst, int64_t ldw) {
+  for (int64_t p = 0; 2 * p < rows; ++p) {
+    const float* r0 = src + 2 * p * ld;
+    const float* r1 = 2 * p + 1 < rows ? r0 + ld : nullptr;
+    for (int64_t j = 0; j < cols; ++j) {
+      uint32_t lo, hi = 0;
+      std::memcpy(&lo, r0 + j, 4);
+      if (r1) std::memcpy(&hi, r1 + j, 4);
+      dst[j * ldw + p] = (hi & 0xffff0000u) | (lo >> 16);  // truncation: exact for bf16 values
+    }
+  }
+}
+
 namespace {
 
 // Four rows of A against 32 columns of B (two 16-lane accumulators per row).

@@ -99,6 +99,11 @@ void pack_bf16_row_words(const float* src, int64_t ld, int64_t rows, int64_t col
 // An odd last row is paired with a zero row.
 void pack_bf16_row_pairs(const float* src, int64_t ld, int64_t rows, int64_t cols, uint32_t* dst, int64_t ldd);
 
+// The transposed A of Pᵀ·dY and dSᵀ·Q as row words (what the AMX kernel wants):
+// dst[j·ldw + p] = word(src[2p][j], src[2p+1][j]) for j < cols, p < ⌈rows/2⌉; an odd last row is
+// paired with a zero row.
+void pack_bf16_row_pairs_t(const float* src, int64_t ld, int64_t rows, int64_t cols, uint32_t* dst, int64_t ldw);
+
 // C[M × N] (row stride ldc) = A·B, or C += A·B when accumulate, where word p of row i of A is
 // A[i·a_row + p·a_word] and word p of column j of B is B[p·ldb + j] (p < kw). The tile product is
 // summed in fp32 from zero in pair order, then (accumulate) added to C: C + Σ. Any M, N and kw;

@@ -76,6 +76,20 @@ void words_product(bool amx, const uint32_t* A, int64_t lda, int64_t M, const ui
   gemm_bf16_words(A, lda, 1, M, B, ldb, N, kw, accumulate, C, ldc);
 }
 
+// C[n × hd] += Xᵀ·Y for a tile X (r × n, row stride n: P or dS) and Y (r query rows of dY or Q,
+// packed in pairs of rows, hd columns), tw scratch for X packed (wtile words). On AMX X is packed
+// transposed as row words; otherwise in pairs of rows, read transposed by gemm_bf16_words.
+void transposed_product(bool amx, const float* X, int64_t r, int64_t n, uint32_t* tw, const uint32_t* Y, int64_t hd,
+                        float* C, int64_t ldc) {
+  const int64_t kw = words_of(r);
+  if (amx && kw % 16 == 0 && n % 16 == 0 && hd % 16 == 0) {
+    pack_bf16_row_pairs_t(X, n, r, n, tw, kw);
+    if (gemm_bf16_words_amx(tw, kw, n, Y, hd, hd, kw, true, C, ldc)) return;
+  }
+  pack_bf16_row_pairs(X, n, r, n, tw, n);
+  gemm_bf16_words(tw, 1, n, n, Y, hd, hd, kw, true, C, ldc);
+}
+
 // C[r × n] = A · Bᵀ for A (r rows of 2·kw bf16 values, row stride lda) and B packed by
 // pack_head. With aw (AMX; kRows × kw words of scratch) A is packed as row words for the tiles.
 void nt_product(const float* A, int64_t lda, int64_t r, const PackedHead& b, int64_t n, uint32_t* aw, float* C) {
@@ -253,9 +267,8 @@ void attention_head_backward(const AttentionHeads& heads, int h, const HeadView&
     Tile Pt(P, r, n), dSt(dS, r, n);
     CStrided dy(dy_ + i0 * ldy, r, hd, Eigen::OuterStride<>(ldy));
     if (native) {
-      pack_bf16_row_pairs(P, n, r, n, tw, n);
       pack_bf16_row_pairs(dy.data(), ldy, r, hd, yr, hd);
-      gemm_bf16_words(tw, 1, n, n, yr, hd, hd, words_of(r), true, dv_, ldg);
+      transposed_product(heads.amx, P, r, n, tw, yr, hd, dv_, ldg);
     } else {
       dv.topRows(n).noalias() += Pt.transpose() * dy;
     }
@@ -269,9 +282,8 @@ void attention_head_backward(const AttentionHeads& heads, int h, const HeadView&
     if (native) {
       pack_bf16_row_words(dS, n, r, n, sw, words_of(n));
       words_product(heads.amx, sw, words_of(n), r, kr, hd, hd, words_of(n), true, dq_ + i0 * ldg, ldg);
-      pack_bf16_row_pairs(dS, n, r, n, tw, n);
       pack_bf16_row_pairs(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, hd, qr, hd);
-      gemm_bf16_words(tw, 1, n, n, qr, hd, hd, words_of(r), true, dk_, ldg);
+      transposed_product(heads.amx, dS, r, n, tw, qr, hd, dk_, ldg);
     } else {
       dq.middleRows(i0, r).noalias() += dSt * hv.k.topRows(n);
       dk.topRows(n).noalias() += dSt.transpose() * hv.q.middleRows(i0, r);

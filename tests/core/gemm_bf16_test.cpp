@@ -323,6 +323,12 @@ TEST(GemmBf16Words, PackersLayoutAndPadding) {
   for (int c = 0; c < 3; ++c) EXPECT_EQ(p[size_t(c)], hi(x[0][c]) | hi(x[1][c]) << 16);
   core::pack_bf16_row_pairs(&x[1][0], 3, 1, 3, p.data() + 3, 3);  // one row: paired with zeros
   for (int c = 0; c < 3; ++c) EXPECT_EQ(p[size_t(3 + c)], hi(x[1][c]));
+  std::vector<uint32_t> t(6, 0xffffffffu);  // transposed: column j's pair of rows is word j·ldw + 0
+  core::pack_bf16_row_pairs_t(&x[0][0], 3, 2, 3, t.data(), 2);
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(t[size_t(2 * c)], hi(x[0][c]) | hi(x[1][c]) << 16);
+  core::pack_bf16_row_pairs_t(&x[1][0], 3, 1, 3, t.data(), 2);  // one row: paired with zeros
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(t[size_t(2 * c)], hi(x[1][c]));
+  EXPECT_EQ(t[1], 0xffffffffu);  // the stride's gap is not written
 }
 
 // The AMX variant: the same product and bound on shapes that fit its tiles (multiples of 16,
