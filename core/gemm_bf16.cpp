@@ -299,9 +299,64 @@ uint32_t pair_word(const float* row, int64_t p) {
 
 }  // namespace
 
-void pack_bf16_pairs(const float* src, int64_t ld, int64_t n, int64_t kw, uint32_t* dst, int64_t ldp) {
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t p = 0; p < kw; ++p) dst[p * ldp + j] = pair_word(src + j * ld, p);
+namespace {
+
+__mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xffffu : n <= 0 ? 0u : (1u << n) - 1u); }
+
+// 16 × 16 words in registers: on return r[k][i] is what r[i][k] was (32-bit interleave, 64-bit
+// interleave, then two rounds of 128-bit lane shuffles).
+__attribute__((target("avx512f"))) inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  __m512i u[16];  // u[4g + m], lane L: rows 4g .. 4g+3 at element 4L + m
+  for (int g = 0; g < 4; ++g) {
+    u[4 * g + 0] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+    u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+  for (int m = 0; m < 4; ++m) {
+    const __m512i a = _mm512_shuffle_i32x4(u[m], u[4 + m], 0x44), b = _mm512_shuffle_i32x4(u[m], u[4 + m], 0xEE);
+    const __m512i c = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0x44),
+                  d = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0xEE);
+    r[m] = _mm512_shuffle_i32x4(a, c, 0x88);
+    r[4 + m] = _mm512_shuffle_i32x4(a, c, 0xDD);
+    r[8 + m] = _mm512_shuffle_i32x4(b, d, 0x88);
+    r[12 + m] = _mm512_shuffle_i32x4(b, d, 0xDD);
+  }
+}
+
+}  // namespace
+
+// 16 rows × 16 words at a time: each row's words by a permute of 32 floats, then a transpose.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void pack_bf16_pairs(const float* src, int64_t ld, int64_t n,
+                                                                          int64_t kw, uint32_t* dst, int64_t ldp) {
+  alignas(64) static constexpr uint16_t kOdd[32] = {1,  3,  5,  7,  9,  11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+                                                    33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
+  const __m512i idx = _mm512_load_si512(kOdd);
+  for (int64_t j0 = 0; j0 < n; j0 += 16) {
+    const int64_t nj = std::min<int64_t>(16, n - j0);
+    for (int64_t p0 = 0; p0 < kw; p0 += 16) {
+      const int64_t np = std::min<int64_t>(16, kw - p0);  // words; floats 2·np
+      const __mmask16 lo = first_lanes(2 * np), hi = first_lanes(2 * np - 16);
+      __m512i r[16];
+      for (int64_t i = 0; i < 16; ++i) {
+        if (i >= nj) {
+          r[i] = _mm512_setzero_si512();
+          continue;
+        }
+        const float* row = src + (j0 + i) * ld + 2 * p0;
+        r[i] =
+            _mm512_permutex2var_epi16(_mm512_maskz_loadu_epi32(lo, row), idx, _mm512_maskz_loadu_epi32(hi, row + 16));
+      }
+      transpose16(r);
+      const __mmask16 m = first_lanes(nj);
+      for (int64_t k = 0; k < np; ++k) _mm512_mask_storeu_epi32(dst + (p0 + k) * ldp + j0, m, r[k]);
+    }
+  }
 }
 
 // Four rows of A at a time against 16 columns of B.
@@ -374,15 +429,32 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void pack_bf16_row_pairs(co
   }
 }
 
-void pack_bf16_row_pairs_t(const float* src, int64_t ld, int64_t rows, int64_t cols, uint32_t* dst, int64_t ldw) {
-  for (int64_t p = 0; 2 * p < rows; ++p) {
-    const float* r0 = src + 2 * p * ld;
-    const float* r1 = 2 * p + 1 < rows ? r0 + ld : nullptr;
-    for (int64_t j = 0; j < cols; ++j) {
-      uint32_t lo, hi = 0;
-      std::memcpy(&lo, r0 + j, 4);
-      if (r1) std::memcpy(&hi, r1 + j, 4);
-      dst[j * ldw + p] = (hi & 0xffff0000u) | (lo >> 16);  // truncation: exact for bf16 values
+// 16 pairs of rows × 16 columns at a time: pair words as in pack_bf16_row_pairs, then a transpose.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void pack_bf16_row_pairs_t(const float* src, int64_t ld,
+                                                                                int64_t rows, int64_t cols,
+                                                                                uint32_t* dst, int64_t ldw) {
+  const __m512i high = _mm512_set1_epi32(int(0xffff0000u));
+  const int64_t pairs = (rows + 1) / 2;
+  for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+    const int64_t nj = std::min<int64_t>(16, cols - j0);
+    const __mmask16 mj = first_lanes(nj);
+    for (int64_t p0 = 0; p0 < pairs; p0 += 16) {
+      const int64_t np = std::min<int64_t>(16, pairs - p0);
+      __m512i r[16];
+      for (int64_t i = 0; i < 16; ++i) {
+        const int64_t p = p0 + i;
+        if (i >= np) {
+          r[i] = _mm512_setzero_si512();
+          continue;
+        }
+        const float* r0 = src + 2 * p * ld + j0;
+        const __m512i a = _mm512_maskz_loadu_epi32(mj, r0);
+        const __m512i b = 2 * p + 1 < rows ? _mm512_maskz_loadu_epi32(mj, r0 + ld) : _mm512_setzero_si512();
+        r[i] = _mm512_or_si512(_mm512_and_si512(b, high), _mm512_srli_epi32(a, 16));
+      }
+      transpose16(r);
+      const __mmask16 m = first_lanes(np);
+      for (int64_t k = 0; k < nj; ++k) _mm512_mask_storeu_epi32(dst + (j0 + k) * ldw + p0, m, r[k]);
     }
   }
 }

@@ -374,3 +374,31 @@ TEST(GemmBf16Words, AmxMatchesReference) {
   EXPECT_FALSE(core::gemm_bf16_words_amx(w.data(), 16, 8, w.data(), 16, 16, 16, false, C.data(), 16));  // M = 8
   EXPECT_EQ(C[0], 7.0f);
 }
+
+// The two transposing packers (16 × 16 word transposes in registers) against a scalar statement of
+// their layouts, on sizes with row, column and word tails, strided sources, and the destination's
+// gaps left alone.
+TEST(GemmBf16Words, TransposingPackersMatchTheirLayouts) {
+  auto word = [](float lo, float hi) { return (float_to_bits(hi) & 0xffff0000u) | (float_to_bits(lo) >> 16); };
+  uint64_t seed = 500;
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{45, 70}, {32, 32}, {1, 3}, {17, 16}, {64, 33}}) {
+    SCOPED_TRACE(testing::Message() << rows << " x " << cols);
+    const int64_t ld = cols + 5;
+    const auto src = random_bf16(rows * ld, seed++);
+    // pack_bf16_pairs: n = rows, kw = cols / 2 (pairs of columns), dst[p·ldp + j].
+    const int64_t kw = cols / 2, ldp = rows + 3;
+    std::vector<uint32_t> got(size_t(std::max<int64_t>(kw, 1) * ldp), 0xabababab), want = got;
+    for (int64_t j = 0; j < rows; ++j)
+      for (int64_t p = 0; p < kw; ++p) want[size_t(p * ldp + j)] = word(src[j * ld + 2 * p], src[j * ld + 2 * p + 1]);
+    core::pack_bf16_pairs(src.data(), ld, rows, kw, got.data(), ldp);
+    EXPECT_EQ(got, want) << "pack_bf16_pairs";
+    // pack_bf16_row_pairs_t: dst[j·ldw + p] = word(src[2p][j], src[2p+1][j]).
+    const int64_t pairs = (rows + 1) / 2, ldw = pairs + 2;
+    std::vector<uint32_t> got_t(size_t(cols * ldw), 0xabababab), want_t = got_t;
+    for (int64_t j = 0; j < cols; ++j)
+      for (int64_t p = 0; p < pairs; ++p)
+        want_t[size_t(j * ldw + p)] = word(src[2 * p * ld + j], 2 * p + 1 < rows ? src[(2 * p + 1) * ld + j] : 0.0f);
+    core::pack_bf16_row_pairs_t(src.data(), ld, rows, cols, got_t.data(), ldw);
+    EXPECT_EQ(got_t, want_t) << "pack_bf16_row_pairs_t";
+  }
+}
