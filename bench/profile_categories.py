@@ -14,7 +14,7 @@ def cats(data):
         if dso.startswith("[JIT]") or "dnnl" in dso: k = "oneDNN GEMM (JIT sgemm / bf16 matmul)"
         elif kind == "k": k = "kernel (page faults of the first step, scheduling)"
         elif re.search(r"GPT::init|normal|__cos|__log|SeqRng|mt19937|uniform_int", sym): k = "setup (weight init, random tokens)"
-        elif re.search(r"attention|probs_tile|nt_tile|pack_bf16_pairs|gebp|gemm_pack|general_matrix_matrix", sym): k = "attention (Eigen GEMMs + softmax)"
+        elif re.search(r"attention|probs_tile|nt_tile|pack_bf16_pairs|pack_bf16_row|words_kernel|gemm_bf16_words|gebp|gemm_pack|general_matrix_matrix", sym): k = "attention (tile GEMMs + softmax)"
         elif re.search(r"erf|gelu", sym): k = "GELU"
         elif re.search(r"dropout", sym): k = "dropout"
         elif re.search(r"layer_norm", sym): k = "LayerNorm"
@@ -24,7 +24,7 @@ def cats(data):
         elif re.search(r"round|run_avx|run_scalar", sym): k = "precision rounding"
         elif re.search(r"pack_rows|to_bf16", sym): k = "fp32->bf16 operand conversion"
         elif re.search(r"AdamW|global_norm|clip", sym): k = "optimizer (clip + AdamW)"
-        elif re.search(r"dense_assignment_loop", sym): k = "attention (Eigen GEMMs + softmax)"
+        elif re.search(r"dense_assignment_loop", sym): k = "attention (tile GEMMs + softmax)"
         elif re.search(r"add\(|core::add|linear", sym): k = "residual add, bias add"
         else: k = "other"
         c[k] += p

@@ -17,7 +17,7 @@ struct AttentionHeads {
   AttentionHeads(Ctx& ctx, int64_t head_dim, int n_head, bool alibi, int64_t max_keys);
 
   // Floats of per-call scratch forward() needs (a multiple of 16; pass 64-byte aligned memory).
-  int64_t work_floats() const { return tile + packed; }
+  int64_t work_floats() const { return tile + packed + rowpacked + wtile; }
 
   // Query rows q [nq, hd] (row stride ldq) at positions p0 .. p0+nq-1 attend causally to keys and
   // values k, v [p0+nq, hd] (row stride ldkv) at positions 0 .. p0+nq-1; writes out [nq, hd] (row
@@ -37,6 +37,11 @@ struct AttentionHeads {
   int64_t kw, ldp;    // native bf16: words per packed row (hd/2) and packed row stride (≥ max_keys)
   int64_t tile;       // floats of one probability tile (kRows × max_keys, rounded up to 16)
   int64_t packed;     // floats of one packed K or V (0: fp32 tile products)
+  // Native bf16 only (0 otherwise): K or V packed in pairs of rows (⌈max_keys/2⌉ × hd words), a
+  // probability or dS tile packed as words (kRows × ⌈max_keys/2⌉ words, also holds one packed in
+  // pairs of rows), and kRows query rows of Q or dY packed in pairs of rows.
+  int64_t rowpacked, wtile, qtile;
+  bool amx;  // native and the CPU has AMX-BF16: untransposed tile products on AMX where they fit
 };
 
 }  // namespace nurture::core

@@ -84,6 +84,42 @@ void pack_bf16_pairs(const float* src, int64_t ld, int64_t n, int64_t kw, uint32
 void gemm_bf16_nt_tile(const float* A, int64_t lda, int64_t r, const uint32_t* Bp, int64_t ldp, int64_t n, int64_t kw,
                        float* C);
 
+// The other attention products (P·V, dS·K, Pᵀ·dY, dSᵀ·Q) have the key or query index as their inner
+// dimension, so their operands are packed by rows instead: the same contract (bf16 values, exact
+// products, fp32 accumulation in pair order, subnormal products flushed), on word operands that
+// the two packers below build, and with any A layout, so a transposed A needs no transpose.
+
+// dst[i·ldw + p] = word(src[i][2p], src[i][2p+1]) for rows i < rows, p < ⌈cols/2⌉ (row stride ld):
+// a row's consecutive pairs, the A operand of gemm_bf16_words for an untransposed A. An odd last
+// column is paired with a zero.
+void pack_bf16_row_words(const float* src, int64_t ld, int64_t rows, int64_t cols, uint32_t* dst, int64_t ldw);
+
+// dst[p·ldd + c] = word(src[2p][c], src[2p+1][c]) for p < ⌈rows/2⌉, c < cols: pairs of consecutive
+// rows, the B operand of gemm_bf16_words (and, read with a_row = 1, a_word = ldd, a transposed A).
+// An odd last row is paired with a zero row.
+void pack_bf16_row_pairs(const float* src, int64_t ld, int64_t rows, int64_t cols, uint32_t* dst, int64_t ldd);
+
+// The transposed A of Pᵀ·dY and dSᵀ·Q as row words (what the AMX kernel wants):
+// dst[j·ldw + p] = word(src[2p][j], src[2p+1][j]) for j < cols, p < ⌈rows/2⌉; an odd last row is
+// paired with a zero row.
+void pack_bf16_row_pairs_t(const float* src, int64_t ld, int64_t rows, int64_t cols, uint32_t* dst, int64_t ldw);
+
+// C[M × N] (row stride ldc) = A·B, or C += A·B when accumulate, where word p of row i of A is
+// A[i·a_row + p·a_word] and word p of column j of B is B[p·ldb + j] (p < kw). The tile product is
+// summed in fp32 from zero in pair order, then (accumulate) added to C: C + Σ. Any M, N and kw;
+// reads no B column at or past N. Needs a CPU with AVX512_BF16 (bf16_gemm_available()).
+void gemm_bf16_words(const uint32_t* A, int64_t a_row, int64_t a_word, int64_t M, const uint32_t* B, int64_t ldb,
+                     int64_t N, int64_t kw, bool accumulate, float* C, int64_t ldc);
+
+// The same product on AMX tiles (TDPBF16PS) when the CPU has AMX-BF16 and the kernel grants this
+// process the tile state; false (nothing done) otherwise or when the shape does not fit the
+// tiles: M, N and kw must be multiples of 16 and A row words (word p of row i at A[i·lda + p]).
+// The contract is gemm_bf16_words's (tile product from zero, then added to C when accumulate);
+// only the fp32 summation order is AMX's own.
+bool gemm_bf16_words_amx(const uint32_t* A, int64_t lda, int64_t M, const uint32_t* B, int64_t ldb, int64_t N,
+                         int64_t kw, bool accumulate, float* C, int64_t ldc);
+bool amx_bf16_available();
+
 // Diagnostics for tests and benchmarks (this thread): primitives created so far (cache misses),
 // and oneDNN's implementation name of the last call's primitive ("brg:avx512_core_bf16" is the
 // fast one; "ref:any" would be the slow reference fallback).

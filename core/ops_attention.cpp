@@ -51,16 +51,54 @@ HeadView head_view(int64_t hd, const float* q, int64_t ldq, const float* k, cons
                   CStrided(v, nk, hd, Eigen::OuterStride<>(ldkv)), p0};
 }
 
-// Under the bf16 policy with native GEMMs, the two "NT" tile products (S = Q·Kᵀ and dP = dY·Vᵀ)
-// run on core/gemm_bf16.h's tile kernel. Their operands are bf16 values already (q, k, v are
-// slices of the rounded qkv activation, dY is a rounded activation gradient), so only the
+// Under the bf16 policy with native GEMMs, all six tile products run on core/gemm_bf16.h's
+// AVX512_BF16 kernels: the two "NT" ones (S = Q·Kᵀ and dP = dY·Vᵀ) on gemm_bf16_nt_tile, the four
+// whose inner dimension is a key or query index (P·V, dS·K, Pᵀ·dY, dSᵀ·Q) on gemm_bf16_words.
+// Their operands are bf16 values already (q, k, v are slices of the rounded qkv activation, dY is
+// a rounded activation gradient, P and dS are rounded as GEMM operands right before), so only the
 // summation order differs from the fp32 GEMM: the native-GEMM contract of the linear layers.
-// PackedHead is K or V of one head packed for that kernel: kw words × ldp columns (ldp ≥ T, a
+// PackedHead is K or V of one head packed for the NT kernel: kw words × ldp columns (ldp ≥ T, a
 // multiple of 16 so the last 16-lane load stays inside).
 struct PackedHead {
   uint32_t* p = nullptr;  // null: fp32 path
   int64_t ldp = 0, kw = 0;
 };
+
+// Words per row of a tile of n keys packed by pack_bf16_row_words.
+int64_t words_of(int64_t n) { return (n + 1) / 2; }
+
+// On CPUs with AMX-BF16 the products whose A is untransposed run on AMX tiles when their shape
+// fits (multiples of 16: every full 32-row block at T a multiple of 32), the rest on vdpbf16ps;
+// the contract is the same, only the fp32 summation order is each kernel's own.
+void words_product(bool amx, const uint32_t* A, int64_t lda, int64_t M, const uint32_t* B, int64_t ldb, int64_t N,
+                   int64_t kw, bool accumulate, float* C, int64_t ldc) {
+  if (amx && gemm_bf16_words_amx(A, lda, M, B, ldb, N, kw, accumulate, C, ldc)) return;
+  gemm_bf16_words(A, lda, 1, M, B, ldb, N, kw, accumulate, C, ldc);
+}
+
+// C[n × hd] += Xᵀ·Y for a tile X (r × n, row stride n: P or dS) and Y (r query rows of dY or Q,
+// packed in pairs of rows, hd columns), tw scratch for X packed (wtile words). On AMX X is packed
+// transposed as row words; otherwise in pairs of rows, read transposed by gemm_bf16_words.
+void transposed_product(bool amx, const float* X, int64_t r, int64_t n, uint32_t* tw, const uint32_t* Y, int64_t hd,
+                        float* C, int64_t ldc) {
+  const int64_t kw = words_of(r);
+  if (amx && kw % 16 == 0 && n % 16 == 0 && hd % 16 == 0) {
+    pack_bf16_row_pairs_t(X, n, r, n, tw, kw);
+    if (gemm_bf16_words_amx(tw, kw, n, Y, hd, hd, kw, true, C, ldc)) return;
+  }
+  pack_bf16_row_pairs(X, n, r, n, tw, n);
+  gemm_bf16_words(tw, 1, n, n, Y, hd, hd, kw, true, C, ldc);
+}
+
+// C[r × n] = A · Bᵀ for A (r rows of 2·kw bf16 values, row stride lda) and B packed by
+// pack_head. With aw (AMX; kRows × kw words of scratch) A is packed as row words for the tiles.
+void nt_product(const float* A, int64_t lda, int64_t r, const PackedHead& b, int64_t n, uint32_t* aw, float* C) {
+  if (aw && r % 16 == 0 && n % 16 == 0 && b.kw % 16 == 0) {
+    pack_bf16_row_words(A, lda, r, 2 * b.kw, aw, b.kw);
+    if (gemm_bf16_words_amx(aw, b.kw, r, b.p, b.ldp, n, b.kw, false, C, n)) return;
+  }
+  gemm_bf16_nt_tile(A, lda, r, b.p, b.ldp, n, b.kw, C);
+}
 
 // Packs K (and with_v, V) of one head into words[0, 2·kw·ldp) (packed is kw·ldp; 0 = fp32 path).
 void pack_head(const HeadView& hv, int64_t T, int64_t kw, int64_t ldp, int64_t packed, uint32_t* words, bool with_v,
@@ -81,6 +119,7 @@ struct SoftmaxParams {
   bool half_softmax;
   const float* ramp;  // 0, 1, 2, ... (ALiBi distances without a per-element int→float)
   PackedHead kp;      // K of this head when the scores are computed natively in bf16
+  uint32_t* aw;       // AMX only: scratch for Q as row words
 };
 
 // Probabilities of query rows [i0, i0 + r) (positions p0 + i0 ...) against keys [0, n), n = p0 + i0 + r:
@@ -88,8 +127,7 @@ struct SoftmaxParams {
 void probs_tile(const HeadView& hv, int64_t i0, int64_t r, int64_t n, const SoftmaxParams& sp, float* P) {
   Tile S(P, r, n);
   if (sp.kp.p)
-    gemm_bf16_nt_tile(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, sp.kp.p, sp.kp.ldp, n, sp.kp.kw,
-                      P);
+    nt_product(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, sp.kp, n, sp.aw, P);
   else
     S.noalias() = hv.q.middleRows(i0, r) * hv.k.topRows(n).transpose();
   sp.round_op(P, r * n);  // a half GEMM output
@@ -154,11 +192,17 @@ AttentionHeads::AttentionHeads(Ctx& ctx, int64_t head_dim, int heads, bool with_
   ldp = (keys + 15) / 16 * 16;
   tile = (kRows * keys + 15) / 16 * 16;
   packed = native ? kw * ldp : 0;
+  auto up16 = [](int64_t f) { return (f + 15) / 16 * 16; };
+  rowpacked = native ? up16(words_of(keys) * hd) : 0;
+  wtile = native ? up16(kRows * std::max(words_of(keys), kw)) : 0;
+  amx = native && amx_bf16_available();
+  qtile = native ? up16(words_of(kRows) * hd) : 0;
 }
 
 namespace {
 SoftmaxParams softmax_params(const AttentionHeads& a, int h) {
-  return SoftmaxParams{a.scale, a.alibi ? alibi_slope(h, a.n_head) : 0.0f, a.round_op, a.half_softmax, a.ramp, {}};
+  return SoftmaxParams{a.scale, a.alibi ? alibi_slope(h, a.n_head) : 0.0f, a.round_op, a.half_softmax, a.ramp, {},
+                       nullptr};
 }
 }  // namespace
 
@@ -171,11 +215,23 @@ void AttentionHeads::forward(int head, const float* q, int64_t ldq, const float*
   float* P = work;
   PackedHead unused;
   pack_head(hv, nk, kw, ldp, packed, reinterpret_cast<uint32_t*>(P + tile), false, sp.kp, unused);
+  // Native: V in pairs of rows (the B of P·V) and the probability tile as words.
+  uint32_t* vr = reinterpret_cast<uint32_t*>(P + tile + packed);
+  uint32_t* pw = vr + rowpacked;
+  if (amx) sp.aw = pw;  // Q's words are done with before P's are packed
+  if (packed) pack_bf16_row_pairs(hv.v.data(), hv.v.outerStride(), nk, hd, vr, hd);
   for (int64_t i0 = 0; i0 < nq; i0 += kRows) {
     const int64_t r = std::min(kRows, nq - i0), n = p0 + i0 + r;
     probs_tile(hv, i0, r, n, sp, P);
-    Strided o(out + i0 * ldo, r, hd, Eigen::OuterStride<>(ldo));
-    o.noalias() = Tile(P, r, n) * hv.v.topRows(n);
+    // An odd n < nk would pair the tile's zero padding with key n's value (0·inf = NaN if that
+    // value is not finite): such tiles (eval's packed sequences only) stay on Eigen.
+    if (packed && (n % 2 == 0 || n == nk)) {
+      pack_bf16_row_words(P, n, r, n, pw, words_of(n));
+      words_product(amx, pw, words_of(n), r, vr, hd, hd, words_of(n), false, out + i0 * ldo, ldo);
+    } else {
+      Strided o(out + i0 * ldo, r, hd, Eigen::OuterStride<>(ldo));
+      o.noalias() = Tile(P, r, n) * hv.v.topRows(n);
+    }
   }
 }
 
@@ -194,21 +250,44 @@ void attention_head_backward(const AttentionHeads& heads, int h, const HeadView&
   float* P = work;
   float* dS = P + heads.tile;
   pack_head(hv, T, heads.kw, heads.ldp, heads.packed, reinterpret_cast<uint32_t*>(P + 2 * heads.tile), true, sp.kp, vp);
+  // Native: K in pairs of rows (the B of dS·K); per tile, P and dS in pairs of rows (the
+  // transposed A of Pᵀ·dY and dSᵀ·Q), dS as words (the A of dS·K), dY and Q rows in pairs (the B
+  // of Pᵀ·dY and dSᵀ·Q). In dense training every tile's n is even or T, so no padding meets a key.
+  const bool native = heads.packed != 0;
+  uint32_t* kr = reinterpret_cast<uint32_t*>(P + 2 * heads.tile + 2 * heads.packed);
+  uint32_t* tw = kr + heads.rowpacked;  // P or dS in pairs of rows
+  uint32_t* sw = tw + heads.wtile;      // dS as words
+  uint32_t* yr = sw + heads.wtile;      // dY rows in pairs
+  uint32_t* qr = yr + heads.qtile;      // Q rows in pairs
+  if (native) pack_bf16_row_pairs(hv.k.data(), hv.k.outerStride(), T, hd, kr, hd);
+  if (heads.amx) sp.aw = sw;  // Q's and dY's words are done with before dS's are packed
   for (int64_t i0 = 0; i0 < T; i0 += kRows) {
     const int64_t r = std::min(kRows, T - i0), n = i0 + r;
     probs_tile(hv, i0, r, n, sp, P);
     Tile Pt(P, r, n), dSt(dS, r, n);
     CStrided dy(dy_ + i0 * ldy, r, hd, Eigen::OuterStride<>(ldy));
-    dv.topRows(n).noalias() += Pt.transpose() * dy;
+    if (native) {
+      pack_bf16_row_pairs(dy.data(), ldy, r, hd, yr, hd);
+      transposed_product(heads.amx, P, r, n, tw, yr, hd, dv_, ldg);
+    } else {
+      dv.topRows(n).noalias() += Pt.transpose() * dy;
+    }
     if (vp.p)
-      gemm_bf16_nt_tile(dy.data(), ldy, r, vp.p, vp.ldp, n, vp.kw, dS);
+      nt_product(dy.data(), ldy, r, vp, n, sp.aw, dS);
     else
       dSt.noalias() = dy * hv.v.topRows(n).transpose();
     heads.round_op(dS, r * n);  // a half GEMM output
     softmax_backward_tile(P, i0, r, n, heads.scale, dS);
     heads.round_op(dS, r * n);  // dS enters two half GEMMs
-    dq.middleRows(i0, r).noalias() += dSt * hv.k.topRows(n);
-    dk.topRows(n).noalias() += dSt.transpose() * hv.q.middleRows(i0, r);
+    if (native) {
+      pack_bf16_row_words(dS, n, r, n, sw, words_of(n));
+      words_product(heads.amx, sw, words_of(n), r, kr, hd, hd, words_of(n), true, dq_ + i0 * ldg, ldg);
+      pack_bf16_row_pairs(hv.q.data() + i0 * hv.q.outerStride(), hv.q.outerStride(), r, hd, qr, hd);
+      transposed_product(heads.amx, dS, r, n, tw, qr, hd, dk_, ldg);
+    } else {
+      dq.middleRows(i0, r).noalias() += dSt * hv.k.topRows(n);
+      dk.topRows(n).noalias() += dSt.transpose() * hv.q.middleRows(i0, r);
+    }
   }
 }
 }  // namespace
@@ -220,10 +299,11 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   Tensor y = ctx.make(Shape{B, T, C}, qkv.tracked());
   const AttentionHeads heads(ctx, hd, n_head, alibi, T);
 
-  // Per thread: the forward's probability tile (+ packed K), or in backward the probability tile,
-  // the dP/dS tile and packed K and V; every part a multiple of 16 floats, so 64-byte aligned.
+  // Per thread: the forward's probability tile (+ the native path's packed K, V and P), or in
+  // backward the probability tile, the dP/dS tile and (native) the packed K, V, P, dS, dY and Q;
+  // every part a multiple of 16 floats, so 64-byte aligned.
   const int nthreads = omp_get_max_threads();
-  const int64_t slot = 2 * heads.tile + 2 * heads.packed;
+  const int64_t slot = 2 * heads.tile + 2 * heads.packed + heads.rowpacked + 2 * heads.wtile + 2 * heads.qtile;
   float* work = ctx.scratch(int64_t(nthreads) * slot);
 
   // Head h of batch b: q, k, v at columns h·hd, C + h·hd, 2C + h·hd of qkv's rows (stride 3C).

@@ -9,12 +9,15 @@
 #include "core/ops.h"
 #include "core/rng.h"
 
+// Under a half policy each op rounds its output (ctx.prec.act) chunk by chunk inside its loop,
+// while the chunk is still in L1, instead of in a second pass over the whole tensor: rounding is
+// elementwise and its counts are sums, so values and telemetry are the same.
 namespace nurture::core {
 
 namespace {
 // Below this many elements a parallel region costs more than it saves.
 constexpr int64_t kParallelMin = 1 << 15;
-constexpr int64_t kChunk = 4096;  // GELU blocks: one stack buffer each
+constexpr int64_t kChunk = 4096;  // GELU/dropout/add blocks: one stack buffer each, rounded while in L1
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kInvSqrt2 = 0.7071067811865476f;
 constexpr float kInvSqrt2Pi = 0.3989422804014327f;
@@ -76,6 +79,7 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind) {
       Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len);
       Eigen::Map<Eigen::ArrayXf>(y.data + i0, len) =
           0.5f * v * (1.0f + (kSqrt2OverPi * (v + 0.044715f * v.cube())).tanh());
+      ctx.prec.act(y.data + i0, len);
     }
   } else {
     // Eigen's vectorised erf (a clamped rational approximation, within a few ulp of libm's
@@ -86,9 +90,9 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind) {
       const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
       Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len);
       Eigen::Map<Eigen::ArrayXf>(y.data + i0, len) = 0.5f * v * (1.0f + (v * kInvSqrt2).erf());
+      ctx.prec.act(y.data + i0, len);
     }
   }
-  ctx.prec.act(y.data, n);
   if (!y.tracked()) return y;
   ctx.record(y, "gelu", [x, y, n, kind] {
     if (kind == GeluKind::Tanh) {
@@ -122,9 +126,13 @@ Tensor add(Ctx& ctx, const Tensor& a, const Tensor& b) {
   assert(a.numel() == b.numel());
   const int64_t n = a.numel();
   Tensor y = ctx.make(a.shape, a.tracked() || b.tracked());
+  const int64_t nchunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) y.data[i] = a.data[i] + b.data[i];
-  ctx.prec.act(y.data, n);
+  for (int64_t c = 0; c < nchunks; ++c) {
+    const int64_t i0 = c * kChunk, i1 = std::min(n, i0 + kChunk);
+    for (int64_t i = i0; i < i1; ++i) y.data[i] = a.data[i] + b.data[i];
+    ctx.prec.act(y.data + i0, i1 - i0);
+  }
   if (!y.tracked()) return y;
   ctx.record(y, "add", [a, b, y, n] {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
@@ -145,20 +153,22 @@ Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key) {
   // With a tape the keep mask is stored, one byte per element (a quarter of the activation):
   // hashing every index again in backward cost as much as the forward.
   uint8_t* keep = y.tracked() ? reinterpret_cast<uint8_t*>(ctx.scratch((n + 3) / 4)) : nullptr;
-  if (have_avx512dq()) {
-    const int64_t nchunks = (n + kChunk - 1) / kChunk;
+  const bool wide = have_avx512dq();
+  const int64_t nchunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (int64_t c = 0; c < nchunks; ++c)
-      dropout_avx512(rng, p, keep_scale, x.data, y.data, keep, c * kChunk, std::min(n, (c + 1) * kChunk));
-  } else {
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) {
-      const bool k = !(rng.uniform(i) < p);
-      y.data[i] = k ? x.data[i] * keep_scale : 0.0f;
-      if (keep) keep[i] = k;
+  for (int64_t c = 0; c < nchunks; ++c) {
+    const int64_t i0 = c * kChunk, i1 = std::min(n, i0 + kChunk);
+    if (wide) {
+      dropout_avx512(rng, p, keep_scale, x.data, y.data, keep, i0, i1);
+    } else {
+      for (int64_t i = i0; i < i1; ++i) {
+        const bool k = !(rng.uniform(uint64_t(i)) < p);
+        y.data[i] = k ? x.data[i] * keep_scale : 0.0f;
+        if (keep) keep[i] = k;
+      }
     }
+    ctx.prec.act(y.data + i0, i1 - i0);
   }
-  ctx.prec.act(y.data, n);
   if (!y.tracked()) return y;
   ctx.record(y, "dropout", [x, y, n, keep, keep_scale] {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)

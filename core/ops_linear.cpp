@@ -1,5 +1,6 @@
 #include <omp.h>
 
+#include <algorithm>
 #include <cassert>
 #include <vector>
 
@@ -48,16 +49,24 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   const bool native = gemm == gemm_bf16;
   if (native && b) {
     gemm_bf16_bias(true, M, N, K, x.data, K, w.data, K, b->data, y.data, N);
+    ctx.prec.act(y.data, y.numel());
+  } else if (b) {
+    gemm(false, true, M, N, K, 1.0f, x.data, K, w.data, K, 0.0f, y.data, N);
+    // The bias pass rounds each block of rows to the storage format while it is in cache (the
+    // same values and counts as a second pass over y).
+    const float* bias = b->data;
+    const int64_t rows = std::max<int64_t>(1, 4096 / std::max<int64_t>(N, 1));
+#pragma omp parallel for schedule(static)
+    for (int64_t i0 = 0; i0 < M; i0 += rows) {
+      const int64_t i1 = std::min(M, i0 + rows);
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = 0; j < N; ++j) y.data[i * N + j] += bias[j];
+      ctx.prec.act(y.data + i0 * N, (i1 - i0) * N);
+    }
   } else {
     gemm(false, true, M, N, K, 1.0f, x.data, K, w.data, K, 0.0f, y.data, N);
-    if (b) {
-      const float* bias = b->data;
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < M; ++i)
-        for (int64_t j = 0; j < N; ++j) y.data[i * N + j] += bias[j];
-    }
+    ctx.prec.act(y.data, y.numel());
   }
-  ctx.prec.act(y.data, y.numel());
   if (!y.tracked()) return y;
   Tensor bb = b ? *b : Tensor{};
   ctx.record(y, "linear", [x, w, bb, y, M, N, K, gemm, native] {

@@ -1,4 +1,5 @@
 #include <Eigen/Core>
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 
@@ -45,28 +46,39 @@ void layer_norm_half_forward(Ctx& ctx, const float* x, const float* g, const flo
   }
 }
 
-// fp32 LayerNorm (llm.c layernorm_forward): biased variance, eps inside the sqrt; saves
+// One row of the fp32 LayerNorm (llm.c layernorm_forward): biased variance, eps inside the sqrt; saves
 // mean and rstd per row for the backward. The row sums are Eigen's vectorised reductions, in an
 // order fixed by C and the row's address alignment (the same in every run, whatever the thread
 // count), instead of one serial chain of C dependent adds, which made LayerNorm 9% of an int8
 // prefill.
+inline void layer_norm_row(const float* x, const float* g, const float* bt, float* y, float* mean, float* rstd,
+                           int64_t i, int64_t C, float eps) {
+  const CRow xi(x + i * C, C);
+  const float m = xi.sum() / float(C);
+  const float v = (xi - m).square().sum() / float(C);
+  const float r = 1.0f / std::sqrt(v + eps);
+  mean[i] = m;
+  rstd[i] = r;
+  float* yi = y + i * C;
+  if (bt)
+    for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j] + bt[j];
+  else
+    for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j];
+}
+
+// Rows go in blocks of kRowBlock, each rounded to the storage format (rnd, ctx.prec.act) while
+// still in cache instead of in a second pass over y: the same values and counts.
+constexpr int64_t kRowBlock = 16;
 void layer_norm_forward(const float* x, const float* g, const float* bt, float* y, float* mean, float* rstd, int64_t N,
-                        int64_t C, float eps) {
+                        int64_t C, float eps, const RoundFn& rnd) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < N; ++i) {
-    const CRow xi(x + i * C, C);
-    const float m = xi.sum() / float(C);
-    const float v = (xi - m).square().sum() / float(C);
-    const float r = 1.0f / std::sqrt(v + eps);
-    mean[i] = m;
-    rstd[i] = r;
-    float* yi = y + i * C;
-    if (bt)
-      for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j] + bt[j];
-    else
-      for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j];
+  for (int64_t i0 = 0; i0 < N; i0 += kRowBlock) {
+    const int64_t i1 = std::min(N, i0 + kRowBlock);
+    for (int64_t i = i0; i < i1; ++i) layer_norm_row(x, g, bt, y, mean, rstd, i, C, eps);
+    rnd(y + i0 * C, (i1 - i0) * C);
   }
 }
+
 // dgamma[j] += Σ_i x̂[i, j]·dy[i, j], with x̂ recomputed per chunk instead of materialising an
 // [N, C] product (4 MB per LayerNorm on the benchmark model). A single chunk also goes through the
 // partial sums (OneChunk::via_partial), unlike the bias sums: the order LayerNorm's gradients were
@@ -93,11 +105,12 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
   float* rstd = ctx.scratch(N);
   const float* g = gamma.data;
   const float* bt = beta ? beta->data : nullptr;
-  if (!ctx.prec.layernorm_fp32 && ctx.prec.act)
+  if (!ctx.prec.layernorm_fp32 && ctx.prec.act) {
     layer_norm_half_forward(ctx, x.data, g, bt, y.data, mean, rstd, N, C, eps);
-  else
-    layer_norm_forward(x.data, g, bt, y.data, mean, rstd, N, C, eps);
-  ctx.prec.act(y.data, y.numel());
+    ctx.prec.act(y.data, y.numel());
+  } else {
+    layer_norm_forward(x.data, g, bt, y.data, mean, rstd, N, C, eps, ctx.prec.act);
+  }
   if (!y.tracked()) return y;
   Tensor bb = beta ? *beta : Tensor{};
   // One backward for both forwards, on purpose. After the half forward it is the fp32 formula at

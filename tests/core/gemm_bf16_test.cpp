@@ -70,9 +70,8 @@ struct Problem {
 //  2. that gemm_bf16 is nowhere further from the reference than sgemm is, by more than bound,
 //  3. every element of gemm_bf16 against sgemm: |bf16 − sgemm| ≤ 2·bound.
 void check(const Problem& p) {
-  SCOPED_TRACE(testing::Message() << (p.ta ? 'T' : 'N') << (p.tb ? 'T' : 'N') << " M=" << p.M
-                                  << " N=" << p.N << " K=" << p.K << " alpha=" << p.alpha
-                                  << " beta=" << p.beta << " pad=" << p.pad);
+  SCOPED_TRACE(testing::Message() << (p.ta ? 'T' : 'N') << (p.tb ? 'T' : 'N') << " M=" << p.M << " N=" << p.N
+                                  << " K=" << p.K << " alpha=" << p.alpha << " beta=" << p.beta << " pad=" << p.pad);
   const int64_t a_rows = p.ta ? p.K : p.M, a_cols = p.ta ? p.M : p.K;
   const int64_t b_rows = p.tb ? p.N : p.K, b_cols = p.tb ? p.K : p.N;
   const int64_t lda = a_cols + p.pad, ldb = b_cols + p.pad, ldc = p.N + p.pad;
@@ -81,18 +80,13 @@ void check(const Problem& p) {
   const std::vector<float> C0 = random_bf16(p.M * ldc, 33 + p.K);
 
   std::vector<float> Cb = C0, Cs = C0;
-  core::gemm_bf16(p.ta, p.tb, p.M, p.N, p.K, p.alpha, A.data(), lda, B.data(), ldb, p.beta,
-                  Cb.data(), ldc);
-  core::sgemm(p.ta, p.tb, p.M, p.N, p.K, p.alpha, A.data(), lda, B.data(), ldb, p.beta, Cs.data(),
-              ldc);
+  core::gemm_bf16(p.ta, p.tb, p.M, p.N, p.K, p.alpha, A.data(), lda, B.data(), ldb, p.beta, Cb.data(), ldc);
+  core::sgemm(p.ta, p.tb, p.M, p.N, p.K, p.alpha, A.data(), lda, B.data(), ldb, p.beta, Cs.data(), ldc);
   // S = |alpha|·|A|·|B| + |beta·C0| per element.
   const std::vector<float> absA = abs_of(A), absB = abs_of(B);
   std::vector<float> S(C0.size(), 0.0f);
-  core::sgemm(p.ta, p.tb, p.M, p.N, p.K, std::fabs(p.alpha), absA.data(), lda, absB.data(), ldb,
-              0.0f, S.data(), ldc);
-  auto bound = [&](int64_t idx) {
-    return (p.K + 4) * kU * (double(S[idx]) + std::fabs(double(p.beta) * C0[idx]));
-  };
+  core::sgemm(p.ta, p.tb, p.M, p.N, p.K, std::fabs(p.alpha), absA.data(), lda, absB.data(), ldb, 0.0f, S.data(), ldc);
+  auto bound = [&](int64_t idx) { return (p.K + 4) * kU * (double(S[idx]) + std::fabs(double(p.beta) * C0[idx])); };
   // Padding of C (columns N..ldc) must be untouched.
   for (int64_t i = 0; i < p.M; ++i)
     for (int64_t j = p.N; j < ldc; ++j) ASSERT_EQ(Cb[i * ldc + j], C0[i * ldc + j]) << i << "," << j;
@@ -123,8 +117,8 @@ void check(const Problem& p) {
     // Row block i0 of op(A) starts at A + i0·lda (N) or A + i0 (T); likewise columns of op(B).
     const float* Ab = A.data() + (p.ta ? b.i0 : b.i0 * lda);
     const float* Bb = B.data() + (p.tb ? b.j0 * ldb : b.j0);
-    core::sgemm_reference(p.ta, p.tb, b.mb, b.nb, p.K, p.alpha, Ab, lda, Bb, ldb, p.beta,
-                          R.data() + b.i0 * ldc + b.j0, ldc);
+    core::sgemm_reference(p.ta, p.tb, b.mb, b.nb, p.K, p.alpha, Ab, lda, Bb, ldb, p.beta, R.data() + b.i0 * ldc + b.j0,
+                          ldc);
     for (int64_t i = b.i0; i < b.i0 + b.mb; ++i)
       for (int64_t j = b.j0; j < b.j0 + b.nb; ++j) {
         const int64_t idx = i * ldc + j;
@@ -229,8 +223,7 @@ TEST(GemmBf16, NonBf16InputsAreTruncated) {
 #else
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   std::vector<float> C(M * N);
-  EXPECT_DEATH(core::gemm_bf16(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f,
-                               C.data(), N),
+  EXPECT_DEATH(core::gemm_bf16(false, true, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, C.data(), N),
                "not bf16-representable");
 #endif
 }
@@ -239,8 +232,8 @@ TEST(GemmBf16, NonBf16InputsAreTruncated) {
 // products and sums to zero, so results below 2^-126 differ.
 TEST(GemmBf16, SubnormalsFlushToZero) {
   if (!core::bf16_gemm_available()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
-  const float tiny = bits_to_float(0x1e3c0000u);   // ≈ 1e-20, normal
-  const float sub = bits_to_float(0x00400000u);    // 2^-127, a bf16 subnormal
+  const float tiny = bits_to_float(0x1e3c0000u);  // ≈ 1e-20, normal
+  const float sub = bits_to_float(0x00400000u);   // 2^-127, a bf16 subnormal
   for (auto [a, b] : {std::pair{tiny, tiny}, std::pair{sub, 1024.0f}}) {
     std::vector<float> A(32, 0.0f), B(32, 0.0f);
     A[0] = a, B[0] = b;
@@ -258,4 +251,154 @@ TEST(GemmBf16, EmptyInnerDimension) {
   EXPECT_EQ(C[3], 4.0f);
   core::gemm_bf16(false, false, 2, 2, 0, 1.0f, nullptr, 1, nullptr, 2, 0.0f, C.data(), 2);
   EXPECT_EQ(C[3], 0.0f);
+}
+
+// gemm_bf16_words with its two packers, as attention uses them: C (+)= A·B with A untransposed
+// (packed as row words) or transposed (packed in pairs of rows, read with a_row = 1), B packed in
+// pairs of rows; odd inner dimensions (zero-padded pairs), row and column tails of the 4×32
+// register block, strided C, and C untouched outside M × N. Against the double reference on bf16
+// values with the (K + 4)·u·S bound above (the "+ C" of accumulate is the beta = 1 term).
+TEST(GemmBf16Words, MatchesReferenceWithPackedOperands) {
+  if (!core::bf16_gemm_available()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  struct Case {
+    int64_t M, N, K;
+    bool trans_a, acc;
+  };
+  uint64_t seed = 100;
+  for (const Case c : {Case{32, 32, 64, false, false}, Case{7, 10, 9, false, true}, Case{45, 33, 13, true, true},
+                       Case{70, 16, 32, true, false}, Case{1, 1, 1, false, true}, Case{5, 64, 45, false, true},
+                       Case{3, 17, 2, true, true}}) {
+    SCOPED_TRACE(testing::Message() << "M=" << c.M << " N=" << c.N << " K=" << c.K << " trans_a=" << c.trans_a
+                                    << " acc=" << c.acc);
+    const int64_t lda = (c.trans_a ? c.M : c.K) + 3, ldb = c.N + 5, ldc = c.N + 7, kw = (c.K + 1) / 2;
+    const auto A = random_bf16((c.trans_a ? c.K : c.M) * lda, seed++);
+    const auto B = random_bf16(c.K * ldb, seed++);
+    const auto C0 = random_bf16(c.M * ldc, seed++);
+    // Packed: A as words (M × kw) or in pairs of rows (kw × M); B in pairs of rows (kw × N).
+    std::vector<uint32_t> Ap(size_t(kw * (c.trans_a ? c.M : kw) + c.M * kw), 0xdeadbeefu), Bp(size_t(kw * c.N));
+    int64_t a_row, a_word;
+    if (c.trans_a) {
+      core::pack_bf16_row_pairs(A.data(), lda, c.K, c.M, Ap.data(), c.M);
+      a_row = 1, a_word = c.M;
+    } else {
+      core::pack_bf16_row_words(A.data(), lda, c.M, c.K, Ap.data(), kw);
+      a_row = kw, a_word = 1;
+    }
+    core::pack_bf16_row_pairs(B.data(), ldb, c.K, c.N, Bp.data(), c.N);
+    std::vector<float> got = C0, want = C0;
+    core::gemm_bf16_words(Ap.data(), a_row, a_word, c.M, Bp.data(), c.N, c.N, kw, c.acc, got.data(), ldc);
+    core::sgemm_reference(c.trans_a, false, c.M, c.N, c.K, 1.0f, A.data(), lda, B.data(), ldb, c.acc ? 1.0f : 0.0f,
+                          want.data(), ldc);
+    std::vector<float> S(C0.size(), 0.0f);
+    const auto absA = abs_of(A), absB = abs_of(B);
+    core::sgemm_reference(c.trans_a, false, c.M, c.N, c.K, 1.0f, absA.data(), lda, absB.data(), ldb, 0.0f, S.data(),
+                          ldc);
+    for (int64_t i = 0; i < c.M; ++i) {
+      for (int64_t j = 0; j < ldc; ++j) {
+        const size_t e = size_t(i * ldc + j);
+        if (j >= c.N) {
+          ASSERT_EQ(float_to_bits(got[e]), float_to_bits(C0[e])) << "wrote outside N at " << i << "," << j;
+          continue;
+        }
+        const double s = S[e] + (c.acc ? std::fabs(C0[e]) : 0.0);
+        ASSERT_LE(std::fabs(double(got[e]) - want[e]), double(c.K + 4) * kU * s) << i << "," << j;
+      }
+    }
+  }
+}
+
+// The packers' layouts, word by word: truncation to the high halves, (low, high) = (even, odd)
+// element, and zero padding of an odd last column / row.
+TEST(GemmBf16Words, PackersLayoutAndPadding) {
+  const float x[2][3] = {{1.5f, -2.0f, 3.25f}, {0.5f, 4.0f, -1.0f}};
+  auto hi = [](float f) { return float_to_bits(f) >> 16; };
+  std::vector<uint32_t> w(4, 0xffffffffu);
+  core::pack_bf16_row_words(&x[0][0], 3, 2, 3, w.data(), 2);
+  EXPECT_EQ(w[0], hi(x[0][0]) | hi(x[0][1]) << 16);
+  EXPECT_EQ(w[1], hi(x[0][2]));  // odd column paired with 0
+  EXPECT_EQ(w[2], hi(x[1][0]) | hi(x[1][1]) << 16);
+  EXPECT_EQ(w[3], hi(x[1][2]));
+  std::vector<uint32_t> p(6, 0xffffffffu);
+  core::pack_bf16_row_pairs(&x[0][0], 3, 2, 3, p.data(), 3);
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(p[size_t(c)], hi(x[0][c]) | hi(x[1][c]) << 16);
+  core::pack_bf16_row_pairs(&x[1][0], 3, 1, 3, p.data() + 3, 3);  // one row: paired with zeros
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(p[size_t(3 + c)], hi(x[1][c]));
+  std::vector<uint32_t> t(6, 0xffffffffu);  // transposed: column j's pair of rows is word j·ldw + 0
+  core::pack_bf16_row_pairs_t(&x[0][0], 3, 2, 3, t.data(), 2);
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(t[size_t(2 * c)], hi(x[0][c]) | hi(x[1][c]) << 16);
+  core::pack_bf16_row_pairs_t(&x[1][0], 3, 1, 3, t.data(), 2);  // one row: paired with zeros
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(t[size_t(2 * c)], hi(x[1][c]));
+  EXPECT_EQ(t[1], 0xffffffffu);  // the stride's gap is not written
+}
+
+// The AMX variant: the same product and bound on shapes that fit its tiles (multiples of 16,
+// one and two 16-row / 16-column blocks, several 16-word steps), overwrite and accumulate; and
+// it declines (returns false, C untouched) shapes that do not fit.
+TEST(GemmBf16Words, AmxMatchesReference) {
+  if (!core::amx_bf16_available()) GTEST_SKIP() << "no AMX-BF16 on this CPU (or not granted)";
+  struct Case {
+    int64_t M, N, kw;
+    bool acc;
+  };
+  uint64_t seed = 300;
+  for (const Case c :
+       {Case{32, 32, 16, false}, Case{48, 16, 32, true}, Case{16, 48, 48, true}, Case{64, 32, 128, false}}) {
+    SCOPED_TRACE(testing::Message() << "M=" << c.M << " N=" << c.N << " kw=" << c.kw << " acc=" << c.acc);
+    const int64_t K = 2 * c.kw, lda = K + 2, ldb = c.N + 3, ldc = c.N + 16;
+    const auto A = random_bf16(c.M * lda, seed++);
+    const auto B = random_bf16(K * ldb, seed++);
+    const auto C0 = random_bf16(c.M * ldc, seed++);
+    std::vector<uint32_t> Ap(size_t(c.M * c.kw)), Bp(size_t(c.kw * c.N));
+    core::pack_bf16_row_words(A.data(), lda, c.M, K, Ap.data(), c.kw);
+    core::pack_bf16_row_pairs(B.data(), ldb, K, c.N, Bp.data(), c.N);
+    std::vector<float> got = C0, want = C0, S(C0.size(), 0.0f);
+    ASSERT_TRUE(core::gemm_bf16_words_amx(Ap.data(), c.kw, c.M, Bp.data(), c.N, c.N, c.kw, c.acc, got.data(), ldc));
+    core::sgemm_reference(false, false, c.M, c.N, K, 1.0f, A.data(), lda, B.data(), ldb, c.acc ? 1.0f : 0.0f,
+                          want.data(), ldc);
+    const auto absA = abs_of(A), absB = abs_of(B);
+    core::sgemm_reference(false, false, c.M, c.N, K, 1.0f, absA.data(), lda, absB.data(), ldb, 0.0f, S.data(), ldc);
+    for (int64_t i = 0; i < c.M; ++i)
+      for (int64_t j = 0; j < ldc; ++j) {
+        const size_t e = size_t(i * ldc + j);
+        if (j >= c.N) {
+          ASSERT_EQ(float_to_bits(got[e]), float_to_bits(C0[e])) << "wrote outside N at " << i << "," << j;
+          continue;
+        }
+        const double s = S[e] + (c.acc ? std::fabs(C0[e]) : 0.0);
+        ASSERT_LE(std::fabs(double(got[e]) - want[e]), double(K + 4) * kU * s) << i << "," << j;
+      }
+  }
+  std::vector<uint32_t> w(16 * 16, 0);
+  std::vector<float> C(16 * 16, 7.0f);
+  EXPECT_FALSE(core::gemm_bf16_words_amx(w.data(), 8, 16, w.data(), 16, 16, 8, false, C.data(), 16));   // kw = 8
+  EXPECT_FALSE(core::gemm_bf16_words_amx(w.data(), 16, 8, w.data(), 16, 16, 16, false, C.data(), 16));  // M = 8
+  EXPECT_EQ(C[0], 7.0f);
+}
+
+// The two transposing packers (16 × 16 word transposes in registers) against a scalar statement of
+// their layouts, on sizes with row, column and word tails, strided sources, and the destination's
+// gaps left alone.
+TEST(GemmBf16Words, TransposingPackersMatchTheirLayouts) {
+  auto word = [](float lo, float hi) { return (float_to_bits(hi) & 0xffff0000u) | (float_to_bits(lo) >> 16); };
+  uint64_t seed = 500;
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{45, 70}, {32, 32}, {1, 3}, {17, 16}, {64, 33}}) {
+    SCOPED_TRACE(testing::Message() << rows << " x " << cols);
+    const int64_t ld = cols + 5;
+    const auto src = random_bf16(rows * ld, seed++);
+    // pack_bf16_pairs: n = rows, kw = cols / 2 (pairs of columns), dst[p·ldp + j].
+    const int64_t kw = cols / 2, ldp = rows + 3;
+    std::vector<uint32_t> got(size_t(std::max<int64_t>(kw, 1) * ldp), 0xabababab), want = got;
+    for (int64_t j = 0; j < rows; ++j)
+      for (int64_t p = 0; p < kw; ++p) want[size_t(p * ldp + j)] = word(src[j * ld + 2 * p], src[j * ld + 2 * p + 1]);
+    core::pack_bf16_pairs(src.data(), ld, rows, kw, got.data(), ldp);
+    EXPECT_EQ(got, want) << "pack_bf16_pairs";
+    // pack_bf16_row_pairs_t: dst[j·ldw + p] = word(src[2p][j], src[2p+1][j]).
+    const int64_t pairs = (rows + 1) / 2, ldw = pairs + 2;
+    std::vector<uint32_t> got_t(size_t(cols * ldw), 0xabababab), want_t = got_t;
+    for (int64_t j = 0; j < cols; ++j)
+      for (int64_t p = 0; p < pairs; ++p)
+        want_t[size_t(j * ldw + p)] = word(src[2 * p * ld + j], 2 * p + 1 < rows ? src[(2 * p + 1) * ld + j] : 0.0f);
+    core::pack_bf16_row_pairs_t(src.data(), ld, rows, cols, got_t.data(), ldw);
+    EXPECT_EQ(got_t, want_t) << "pack_bf16_row_pairs_t";
+  }
 }

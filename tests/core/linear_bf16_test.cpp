@@ -152,11 +152,12 @@ TEST(LinearNativeBf16, MatchesEmulatedBf16WithinSummationOrder) {
   }
 }
 
-// Attention under the native bf16 policy: the Q·Kᵀ and dY·Vᵀ tile products run on vdpbf16ps
-// (core/ops_attention.cpp). Against the reference kernel (Eigen fp32 on the same bf16 values, the
-// emulation) with the rounding hooks of the bf16 policy. Tolerance as in fast_paths_test.cpp's bf16
-// hook tests: a summation-order difference can flip one bf16 rounding of a score or probability
-// (2^-8 relative), so 2^-6·(1 + |ref|); an indexing or packing bug gives O(1) errors.
+// Attention under the native bf16 policy: all six tile products run on vdpbf16ps, or on AMX
+// tiles where the CPU has them and the shape fits (core/ops_attention.cpp). Against the reference
+// kernel (Eigen fp32 on the same bf16 values, the emulation) with the rounding hooks of the bf16
+// policy. Tolerance as in fast_paths_test.cpp's bf16 hook tests: a summation-order difference can
+// flip one bf16 rounding of a score or probability (2^-8 relative), so 2^-6·(1 + |ref|); an
+// indexing or packing bug gives O(1) errors.
 struct AttnOut {
   std::vector<float> y, dqkv;
 };
@@ -192,7 +193,8 @@ TEST(AttentionNativeBf16, MatchesEmulatedReference) {
     int64_t hd;
     bool alibi;
   };
-  for (const Case c : {Case{45, 2, 16, false}, Case{70, 3, 10, true}, Case{33, 1, 32, true}}) {
+  // T = 64 with head_dim 32: every tile product fits the AMX tiles where the CPU has them.
+  for (const Case c : {Case{45, 2, 16, false}, Case{70, 3, 10, true}, Case{33, 1, 32, true}, Case{64, 2, 32, true}}) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " H=" << c.H << " hd=" << c.hd);
     const AttnOut nat = run_attention(false, core::gemm_bf16, c.T, c.H, c.hd, c.alibi);
     const AttnOut ref = run_attention(true, core::gemm_bf16, c.T, c.H, c.hd, c.alibi);
