@@ -130,6 +130,22 @@ void check(const Problem& p) {
   }
 }
 
+// The word kernels' check: within (K + 4)·u·S of the reference product `want`, S = |A|·|B| (+ |C0|
+// when accumulating), and untouched past column N (the padding of ldc).
+void expect_within_bound(const std::vector<float>& got, const std::vector<float>& want, const std::vector<float>& S,
+                         const std::vector<float>& C0, int64_t M, int64_t N, int64_t ldc, int64_t K, bool acc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < ldc; ++j) {
+      const size_t e = size_t(i * ldc + j);
+      if (j >= N) {
+        ASSERT_EQ(float_to_bits(got[e]), float_to_bits(C0[e])) << "wrote outside N at " << i << "," << j;
+        continue;
+      }
+      const double s = S[e] + (acc ? std::fabs(C0[e]) : 0.0);
+      ASSERT_LE(std::fabs(double(got[e]) - want[e]), double(K + 4) * kU * s) << i << "," << j;
+    }
+}
+
 }  // namespace
 
 TEST(GemmBf16, OddShapesAllTransposesAndBetas) {
@@ -293,17 +309,7 @@ TEST(GemmBf16Words, MatchesReferenceWithPackedOperands) {
     const auto absA = abs_of(A), absB = abs_of(B);
     core::sgemm_reference(c.trans_a, false, c.M, c.N, c.K, 1.0f, absA.data(), lda, absB.data(), ldb, 0.0f, S.data(),
                           ldc);
-    for (int64_t i = 0; i < c.M; ++i) {
-      for (int64_t j = 0; j < ldc; ++j) {
-        const size_t e = size_t(i * ldc + j);
-        if (j >= c.N) {
-          ASSERT_EQ(float_to_bits(got[e]), float_to_bits(C0[e])) << "wrote outside N at " << i << "," << j;
-          continue;
-        }
-        const double s = S[e] + (c.acc ? std::fabs(C0[e]) : 0.0);
-        ASSERT_LE(std::fabs(double(got[e]) - want[e]), double(c.K + 4) * kU * s) << i << "," << j;
-      }
-    }
+    expect_within_bound(got, want, S, C0, c.M, c.N, ldc, c.K, c.acc);
   }
 }
 
@@ -357,16 +363,7 @@ TEST(GemmBf16Words, AmxMatchesReference) {
                           want.data(), ldc);
     const auto absA = abs_of(A), absB = abs_of(B);
     core::sgemm_reference(false, false, c.M, c.N, K, 1.0f, absA.data(), lda, absB.data(), ldb, 0.0f, S.data(), ldc);
-    for (int64_t i = 0; i < c.M; ++i)
-      for (int64_t j = 0; j < ldc; ++j) {
-        const size_t e = size_t(i * ldc + j);
-        if (j >= c.N) {
-          ASSERT_EQ(float_to_bits(got[e]), float_to_bits(C0[e])) << "wrote outside N at " << i << "," << j;
-          continue;
-        }
-        const double s = S[e] + (c.acc ? std::fabs(C0[e]) : 0.0);
-        ASSERT_LE(std::fabs(double(got[e]) - want[e]), double(K + 4) * kU * s) << i << "," << j;
-      }
+    expect_within_bound(got, want, S, C0, c.M, c.N, ldc, K, c.acc);
   }
   std::vector<uint32_t> w(16 * 16, 0);
   std::vector<float> C(16 * 16, 7.0f);
