@@ -1,5 +1,7 @@
 #include "core/arena.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +13,24 @@ namespace {
 constexpr size_t kAlignFloats = 16;  // 64 bytes: one cache line, one AVX-512 register
 size_t round_up(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 void free_floats(float* p) { std::free(p); }
+
+// Every activation's gradient buffer is zeroed when the forward pass creates it, between the ops'
+// parallel loops: one thread clearing the benchmark model's ~550 MB per step left the other idle
+// for ~10% of a 2-thread bf16 step. Split across the threads, in 64-byte-aligned pieces.
+void zero_floats(float* p, size_t n) {
+  constexpr size_t kParallelMin = size_t(1) << 18;  // 1 MB: below that a fork/join costs more
+  if (n < kParallelMin || omp_in_parallel() || omp_get_max_threads() == 1) {
+    std::memset(p, 0, n * sizeof(float));
+    return;
+  }
+#pragma omp parallel
+  {
+    const size_t nt = size_t(omp_get_num_threads()), t = size_t(omp_get_thread_num());
+    const size_t chunk = round_up((n + nt - 1) / nt);
+    const size_t begin = std::min(n, t * chunk), end = std::min(n, begin + chunk);
+    std::memset(p + begin, 0, (end - begin) * sizeof(float));
+  }
+}
 }  // namespace
 
 Arena::Arena(size_t initial_floats) {
@@ -41,7 +61,7 @@ float* Arena::alloc(size_t n) {
 
 float* Arena::alloc_zero(size_t n) {
   float* p = alloc(n);
-  std::memset(p, 0, n * sizeof(float));
+  zero_floats(p, n);
   return p;
 }
 

@@ -31,12 +31,12 @@ core::OpPrecision MixedPrecision::op_precision(bool count) {
 void MixedPrecision::refresh_weights(float* master, float* working, int64_t n) {
   if (!half()) return;
   const RoundOptions opts{cfg_.flush_subnormals};
-  if (cfg_.master_half) round_inplace(cfg_.dtype, master, n, opts);
-  round_copy(cfg_.dtype, master, working, n, opts);  // exact copy when the master is already half
+  if (cfg_.master_half) round_parallel(cfg_.dtype, master, master, n, opts);
+  round_parallel(cfg_.dtype, master, working, n, opts);  // exact copy when the master is already half
 }
 
 void MixedPrecision::round_weight_grads(float* g, int64_t n) {
-  if (half()) round_inplace(cfg_.dtype, g, n, wgrad_.options, wgrad_.stats);
+  if (half()) round_parallel(cfg_.dtype, g, g, n, wgrad_.options, wgrad_.stats);
 }
 
 }  // namespace nurture::precision

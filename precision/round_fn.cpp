@@ -26,10 +26,15 @@ void add_atomic(RoundStats& into, const RoundStats& s) {
 
 void round_thunk(float* p, int64_t n, void* user) {
   const auto& ctx = *static_cast<const RoundContext*>(user);
-  RoundStats* stats = ctx.stats;
+  round_parallel(ctx.format, p, p, n, ctx.options, ctx.stats);
+}
+
+}  // namespace
+
+void round_parallel(Format f, const float* src, float* dst, int64_t n, const RoundOptions& opts, RoundStats* stats) {
   if (n < kParallelMin || omp_in_parallel() || omp_get_max_threads() == 1) {
     RoundStats local;
-    round_inplace(ctx.format, p, n, ctx.options, stats ? &local : nullptr);
+    round_copy(f, src, dst, n, opts, stats ? &local : nullptr);
     if (stats) add_atomic(*stats, local);
     return;
   }
@@ -40,12 +45,10 @@ void round_thunk(float* p, int64_t n, void* user) {
     const int64_t chunk = ((n + nt - 1) / nt + 15) / 16 * 16;
     const int64_t begin = std::min(n, t * chunk), end = std::min(n, begin + chunk);
     RoundStats local;
-    round_inplace(ctx.format, p + begin, end - begin, ctx.options, stats ? &local : nullptr);
+    round_copy(f, src + begin, dst + begin, end - begin, opts, stats ? &local : nullptr);
     if (stats) add_atomic(*stats, local);
   }
 }
-
-}  // namespace
 
 core::RoundFn make_round_fn(const RoundContext& ctx) {
   core::RoundFn fn;

@@ -15,6 +15,12 @@ struct RoundContext {
   RoundStats* stats = nullptr;
 };
 
+// round_copy split across the OpenMP threads when n is large and no parallel region is active
+// (the same bits and counts as one call: each element is rounded on its own). src == dst rounds
+// in place.
+void round_parallel(Format f, const float* src, float* dst, int64_t n, const RoundOptions& opts = {},
+                    RoundStats* stats = nullptr);
+
 // An empty RoundFn (ops skip the call) when there is nothing to do: fp32, no flushing, no stats.
 // Large buffers outside a parallel region are split across the OpenMP threads.
 core::RoundFn make_round_fn(const RoundContext& ctx);

@@ -8,7 +8,9 @@
 
 namespace nurture::precision::kernels {
 
-enum class Isa { scalar, avx2, avx512 };  // avx2 also needs F16C; avx512 needs AVX512F
+// avx2 also needs F16C; avx512 needs AVX512F; avx512_bf16 adds AVX512BW/VL/BF16 (bf16 only: it
+// rounds with VCVTNEPS2BF16 where that gives the same bits; fp16 runs the avx512 path there).
+enum class Isa { scalar, avx2, avx512, avx512_bf16 };
 
 const char* name(Isa isa);
 bool supported(Isa isa);  // run-time CPU check

@@ -34,7 +34,7 @@ struct Variant {
 
 std::vector<Variant> variants() {
   std::vector<Variant> v;
-  for (auto isa : {kernels::Isa::avx512, kernels::Isa::avx2, kernels::Isa::scalar}) {
+  for (auto isa : {kernels::Isa::avx512_bf16, kernels::Isa::avx512, kernels::Isa::avx2, kernels::Isa::scalar}) {
     if (!kernels::supported(isa)) continue;
     for (bool stats : {false, true}) {
       for (bool ftz : {false, true}) v.push_back({isa, stats, ftz});

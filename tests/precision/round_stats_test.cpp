@@ -20,7 +20,7 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 
 std::vector<kernels::Isa> isas() {
   std::vector<kernels::Isa> v;
-  for (auto isa : {kernels::Isa::scalar, kernels::Isa::avx2, kernels::Isa::avx512}) {
+  for (auto isa : {kernels::Isa::scalar, kernels::Isa::avx2, kernels::Isa::avx512, kernels::Isa::avx512_bf16}) {
     if (kernels::supported(isa)) v.push_back(isa);
   }
   return v;
