@@ -211,6 +211,12 @@ void scale_only(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
     for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
 }
 
+// C = bias in every row: an empty sum plus the bias.
+void bias_only(int64_t M, int64_t N, const float* bias, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = bias[j];
+}
+
 // Runs the cached primitive on operands already in bf16 (packed as stored).
 void run(ThreadState& st, const Key& key, float alpha, float beta, const uint16_t* a16, const uint16_t* b16,
          const float* bias, float* C) {
@@ -266,11 +272,7 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
 void gemm_bf16_bias(bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                     int64_t ldb, const float* bias, float* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = bias[j];
-    return;
-  }
+  if (K <= 0) return bias_only(M, N, bias, C, ldc);
   gemm_impl(false, trans_b, M, N, K, 1.0f, A, lda, B, ldb, bias, 0.0f, C, ldc);
 }
 
@@ -286,6 +288,23 @@ void gemm_bf16_converted_a(bool trans_a, bool trans_b, int64_t M, int64_t N, int
   auto* b16 = static_cast<uint16_t*>(st.b.get(static_cast<size_t>(K * N) * 2));
   to_bf16_truncate(B, trans_b ? N : K, trans_b ? K : N, ldb, b16);
   run(st, make_key(trans_a, trans_b, M, N, K, alpha, beta, ldc, false), alpha, beta, A16, b16, nullptr, C);
+}
+
+void gemm_bf16_bias_converted_a(bool trans_b, int64_t M, int64_t N, int64_t K, const uint16_t* A16, const float* B,
+                                int64_t ldb, const float* bias, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return bias_only(M, N, bias, C, ldc);
+  ThreadState& st = state();
+  auto* b16 = static_cast<uint16_t*>(st.b.get(static_cast<size_t>(K * N) * 2));
+  to_bf16_truncate(B, trans_b ? N : K, trans_b ? K : N, ldb, b16);
+  run(st, make_key(false, trans_b, M, N, K, 1.0f, 0.0f, ldc, true), 1.0f, 0.0f, A16, b16, bias, C);
+}
+
+void gemm_bf16_converted_ab(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                            const uint16_t* A16, const uint16_t* B16, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return scale_only(M, N, beta, C, ldc);
+  run(state(), make_key(trans_a, trans_b, M, N, K, alpha, beta, ldc, false), alpha, beta, A16, B16, nullptr, C);
 }
 
 namespace {

@@ -60,6 +60,14 @@ uint16_t* gemm_bf16_operand_scratch(int64_t n);
 void gemm_bf16_converted_a(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                            const uint16_t* A16, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// Operands already in bf16 (a Tensor stored as words, Ctx::make_bf16): gemm_bf16_bias with A given
+// as words packed as stored (M×K, row stride K), and gemm_bf16 with both A and B given so (packed
+// as stored, row stride their stored row length). Otherwise they behave exactly as those calls.
+void gemm_bf16_bias_converted_a(bool trans_b, int64_t M, int64_t N, int64_t K, const uint16_t* A16, const float* B,
+                                int64_t ldb, const float* bias, float* C, int64_t ldc);
+void gemm_bf16_converted_ab(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                            const uint16_t* A16, const uint16_t* B16, float beta, float* C, int64_t ldc);
+
 // The conversion gemm_bf16 applies to its operands, exposed for benchmarks and for callers that
 // keep bf16 copies: src is rows × cols with row stride ld, dst is rows × cols packed. Truncating
 // (see above; asserted exact in debug builds), AVX-512 where present, OpenMP-parallel for large

@@ -1,5 +1,7 @@
 #include "core/graph.h"
 
+#include "core/gemm_bf16.h"
+
 namespace nurture::core {
 
 void Tape::record(const Tensor& out, const char* op, BackwardFn fn) {
@@ -20,5 +22,16 @@ Tensor Ctx::make(Shape s, bool tracked) {
   if (tape_ && tracked) t.grad = grads_.alloc_zero(static_cast<size_t>(s.numel()));
   return t;
 }
+
+Tensor Ctx::make_bf16(Shape s, bool tracked) {
+  Tensor t;
+  t.shape = s;
+  // Two words per float slot of the arena (which keeps 64-byte alignment).
+  t.words = reinterpret_cast<uint16_t*>(acts_.alloc(static_cast<size_t>(s.numel() + 1) / 2));
+  if (tape_ && tracked) t.grad = grads_.alloc_zero(static_cast<size_t>(s.numel()));
+  return t;
+}
+
+bool Ctx::bf16_words() const { return prec.gemm == gemm_bf16; }
 
 }  // namespace nurture::core

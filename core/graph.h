@@ -79,6 +79,12 @@ class Ctx {
   Tape* tape() { return tape_; }
   // A new activation; it gets a zeroed gradient buffer when gradients are on and `tracked`.
   Tensor make(Shape s, bool tracked = true);
+  // The same, with the values stored only as bf16 words (Tensor::words, data null): half the
+  // memory and traffic of an fp32 slot holding a bf16 value, and no conversion before the native
+  // bf16 GEMM reads it. For ops whose output feeds only a linear layer, when bf16_words() allows.
+  Tensor make_bf16(Shape s, bool tracked = true);
+  // True when the policy runs the linears on the native bf16 GEMM, which reads bf16 words directly.
+  bool bf16_words() const;
   // Scratch memory that lives until the arena is reset (saved statistics, masks).
   float* scratch(int64_t n) { return acts_.alloc(static_cast<size_t>(n)); }
   // The activation arena, for code that frees what it allocated (Arena::mark / rewind).

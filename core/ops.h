@@ -17,13 +17,17 @@
 namespace nurture::core {
 
 // y = x·Wᵀ + b. x: [..., K], w: [N, K] (torch.nn.Linear layout), b: [N] or null → [..., N].
+// x may be stored as bf16 words (only under the native bf16 policy).
 Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b);
 
 // LayerNorm over the last dim, biased variance, eps inside the sqrt (PyTorch semantics).
-Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* beta, float eps = 1e-5f);
+// into_linear: the output's only reader is a linear layer (nothing else, no observer, reads its
+// values), so under the native bf16 policy it is stored as bf16 words only (Ctx::make_bf16).
+Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* beta, float eps = 1e-5f,
+                  bool into_linear = false);
 
-// GELU, tanh approximation (GPT-2) or exact erf form.
-Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind = GeluKind::Tanh);
+// GELU, tanh approximation (GPT-2) or exact erf form. into_linear as for layer_norm.
+Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind = GeluKind::Tanh, bool into_linear = false);
 
 // Causal multi-head self-attention core: qkv [B, T, 3C] (q | k | v, heads contiguous within
 // each) → [B, T, C]. Softmax in fp32 with the 1/sqrt(head_dim) scale. alibi adds the

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <unsupported/Eigen/SpecialFunctions>
 
+#include "core/gemm_bf16.h"
 #include "core/ops.h"
 #include "core/rng.h"
 
@@ -67,31 +68,26 @@ bool have_avx512dq() {
 }
 }  // namespace
 
-Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind) {
+Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind, bool into_linear) {
   const int64_t n = x.numel();
-  Tensor y = ctx.make(x.shape, x.tracked());
-  if (kind == GeluKind::Tanh) {
-    // Eigen's vectorised tanh: libm's scalar tanhf was ~a quarter of a training step.
-    const int64_t nchunks = (n + kChunk - 1) / kChunk;
+  const bool words = into_linear && ctx.bf16_words();
+  Tensor y = words ? ctx.make_bf16(x.shape, x.tracked()) : ctx.make(x.shape, x.tracked());
+  const int64_t nchunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (int64_t c = 0; c < nchunks; ++c) {
-      const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
-      Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len);
-      Eigen::Map<Eigen::ArrayXf>(y.data + i0, len) =
-          0.5f * v * (1.0f + (kSqrt2OverPi * (v + 0.044715f * v.cube())).tanh());
-      ctx.prec.act(y.data + i0, len);
-    }
-  } else {
-    // Eigen's vectorised erf (a clamped rational approximation, within a few ulp of libm's
-    // erff): the scalar erff was ~13% of a training step with the exact GELU.
-    const int64_t nchunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (int64_t c = 0; c < nchunks; ++c) {
-      const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
-      Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len);
-      Eigen::Map<Eigen::ArrayXf>(y.data + i0, len) = 0.5f * v * (1.0f + (v * kInvSqrt2).erf());
-      ctx.prec.act(y.data + i0, len);
-    }
+  for (int64_t c = 0; c < nchunks; ++c) {
+    const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
+    // Stored as words: the chunk is computed and rounded in a stack buffer (64-byte aligned like
+    // the arena, so Eigen splits it into the same vector and scalar parts), then packed.
+    alignas(64) float buf[kChunk];
+    float* out = words ? buf : y.data + i0;
+    Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len);
+    if (kind == GeluKind::Tanh)  // Eigen's vectorised tanh: libm's scalar tanhf was ~a quarter of a training step.
+      Eigen::Map<Eigen::ArrayXf>(out, len) = 0.5f * v * (1.0f + (kSqrt2OverPi * (v + 0.044715f * v.cube())).tanh());
+    else  // Eigen's vectorised erf (a clamped rational approximation, within a few ulp of libm's
+          // erff): the scalar erff was ~13% of a training step with the exact GELU.
+      Eigen::Map<Eigen::ArrayXf>(out, len) = 0.5f * v * (1.0f + (v * kInvSqrt2).erf());
+    ctx.prec.act(out, len);
+    if (words) to_bf16_truncate(buf, 1, len, len, y.words + i0);
   }
   if (!y.tracked()) return y;
   ctx.record(y, "gelu", [x, y, n, kind] {

@@ -47,7 +47,14 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   // for both GEMMs: the same values as the generic path up to summation order (the native GEMM's
   // contract anyway), one pass over y and one conversion of dy fewer.
   const bool native = gemm == gemm_bf16;
-  if (native && b) {
+  // An input stored as bf16 words (Ctx::make_bf16) goes to the native GEMM as it is, in both
+  // directions: no conversion, and its fp32 copy never existed.
+  assert(!x.words || native);
+  if (x.words) {
+    if (b) gemm_bf16_bias_converted_a(true, M, N, K, x.words, w.data, K, b->data, y.data, N);
+    else gemm_bf16_converted_a(false, true, M, N, K, 1.0f, x.words, w.data, K, 0.0f, y.data, N);
+    ctx.prec.act(y.data, y.numel());
+  } else if (native && b) {
     gemm_bf16_bias(true, M, N, K, x.data, K, w.data, K, b->data, y.data, N);
     ctx.prec.act(y.data, y.numel());
   } else if (b) {
@@ -70,11 +77,12 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   if (!y.tracked()) return y;
   Tensor bb = b ? *b : Tensor{};
   ctx.record(y, "linear", [x, w, bb, y, M, N, K, gemm, native] {
-    if (native && x.grad && w.grad) {
+    if (native && ((x.grad && w.grad) || x.words)) {
       uint16_t* dy16 = gemm_bf16_operand_scratch(M * N);
       convert_dy(y.grad, M, N, dy16, bb.grad);
-      gemm_bf16_converted_a(false, false, M, K, N, 1.0f, dy16, w.data, K, 1.0f, x.grad, K);
-      gemm_bf16_converted_a(true, false, N, K, M, 1.0f, dy16, x.data, K, 1.0f, w.grad, K);
+      if (x.grad) gemm_bf16_converted_a(false, false, M, K, N, 1.0f, dy16, w.data, K, 1.0f, x.grad, K);
+      if (w.grad && x.words) gemm_bf16_converted_ab(true, false, N, K, M, 1.0f, dy16, x.words, 1.0f, w.grad, K);
+      else if (w.grad) gemm_bf16_converted_a(true, false, N, K, M, 1.0f, dy16, x.data, K, 1.0f, w.grad, K);
       return;
     }
     if (x.grad) gemm(false, false, M, K, N, 1.0f, y.grad, N, w.data, K, 1.0f, x.grad, K);

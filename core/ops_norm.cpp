@@ -1,9 +1,12 @@
 #include <Eigen/Core>
+#include <omp.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 
 #include "core/colsum.h"
+#include "core/gemm_bf16.h"
 #include "core/ops.h"
 
 namespace nurture::core {
@@ -51,7 +54,7 @@ void layer_norm_half_forward(Ctx& ctx, const float* x, const float* g, const flo
 // order fixed by C and the row's address alignment (the same in every run, whatever the thread
 // count), instead of one serial chain of C dependent adds, which made LayerNorm 9% of an int8
 // prefill.
-inline void layer_norm_row(const float* x, const float* g, const float* bt, float* y, float* mean, float* rstd,
+inline void layer_norm_row(const float* x, const float* g, const float* bt, float* yi, float* mean, float* rstd,
                            int64_t i, int64_t C, float eps) {
   const CRow xi(x + i * C, C);
   const float m = xi.sum() / float(C);
@@ -59,7 +62,6 @@ inline void layer_norm_row(const float* x, const float* g, const float* bt, floa
   const float r = 1.0f / std::sqrt(v + eps);
   mean[i] = m;
   rstd[i] = r;
-  float* yi = y + i * C;
   if (bt)
     for (int64_t j = 0; j < C; ++j) yi[j] = (xi[j] - m) * r * g[j] + bt[j];
   else
@@ -74,8 +76,22 @@ void layer_norm_forward(const float* x, const float* g, const float* bt, float* 
 #pragma omp parallel for schedule(static)
   for (int64_t i0 = 0; i0 < N; i0 += kRowBlock) {
     const int64_t i1 = std::min(N, i0 + kRowBlock);
-    for (int64_t i = i0; i < i1; ++i) layer_norm_row(x, g, bt, y, mean, rstd, i, C, eps);
+    for (int64_t i = i0; i < i1; ++i) layer_norm_row(x, g, bt, y + i * C, mean, rstd, i, C, eps);
     rnd(y + i0 * C, (i1 - i0) * C);
+  }
+}
+
+// The same rows, values and counts, stored as bf16 words only: each block is normalised into this
+// thread's slice of `scratch` (kRowBlock rows), rounded there, and its words written out.
+void layer_norm_forward_words(const float* x, const float* g, const float* bt, uint16_t* y, float* mean, float* rstd,
+                              int64_t N, int64_t C, float eps, const RoundFn& rnd, float* scratch) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i0 = 0; i0 < N; i0 += kRowBlock) {
+    const int64_t i1 = std::min(N, i0 + kRowBlock);
+    float* blk = scratch + omp_get_thread_num() * kRowBlock * C;
+    for (int64_t i = i0; i < i1; ++i) layer_norm_row(x, g, bt, blk + (i - i0) * C, mean, rstd, i, C, eps);
+    rnd(blk, (i1 - i0) * C);
+    to_bf16_truncate(blk, i1 - i0, C, C, y + i0 * C);
   }
 }
 
@@ -97,10 +113,12 @@ void dgamma_accumulate(const float* x, const float* dy, const float* mean, const
 }
 }  // namespace
 
-Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* beta, float eps) {
+Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* beta, float eps, bool into_linear) {
   const int64_t N = x.rows(), C = x.cols();
   assert(gamma.numel() == C);
-  Tensor y = ctx.make(x.shape, x.tracked() || gamma.tracked() || (beta && beta->tracked()));
+  const bool tracked = x.tracked() || gamma.tracked() || (beta && beta->tracked());
+  const bool words = into_linear && ctx.bf16_words() && ctx.prec.layernorm_fp32;
+  Tensor y = words ? ctx.make_bf16(x.shape, tracked) : ctx.make(x.shape, tracked);
   float* mean = ctx.scratch(N);
   float* rstd = ctx.scratch(N);
   const float* g = gamma.data;
@@ -108,6 +126,9 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
   if (!ctx.prec.layernorm_fp32 && ctx.prec.act) {
     layer_norm_half_forward(ctx, x.data, g, bt, y.data, mean, rstd, N, C, eps);
     ctx.prec.act(y.data, y.numel());
+  } else if (words) {
+    float* scratch = ctx.scratch(omp_get_max_threads() * kRowBlock * C);
+    layer_norm_forward_words(x.data, g, bt, y.words, mean, rstd, N, C, eps, ctx.prec.act, scratch);
   } else {
     layer_norm_forward(x.data, g, bt, y.data, mean, rstd, N, C, eps, ctx.prec.act);
   }

@@ -39,6 +39,9 @@ struct Tensor {
   float* data = nullptr;
   float* grad = nullptr;  // same shape as data; null when the tensor is not tracked by autograd
   Shape shape;
+  // The values as bf16, row-major, when an op stored its output in bf16 only (data is then null):
+  // under the native bf16 policy, an output whose one consumer is a linear layer (Ctx::make_bf16).
+  uint16_t* words = nullptr;
 
   int64_t numel() const { return shape.numel(); }
   int64_t rows() const { return shape.rows(); }

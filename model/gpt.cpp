@@ -140,6 +140,9 @@ core::Tensor GPT::run_blocks(core::Ctx& ctx, core::Tensor x, const Attention& at
   core::Tensor keep[2];
   if (drop)
     for (auto& k : keep) k = ctx.make(x.shape, false);
+  // The LayerNorm and GELU outputs feed only a linear layer; without an observer reading them they
+  // may be stored as bf16 words (core::layer_norm's into_linear).
+  const bool into_linear = !obs;
   for (int l = 0; l < cfg_.n_layer; ++l) {
     const core::Arena::Mark block_start = ctx.acts().mark();
     const BlockParams& bp = blocks_[l];
@@ -147,16 +150,16 @@ core::Tensor GPT::run_blocks(core::Ctx& ctx, core::Tensor x, const Attention& at
     core::Tensor ln1b = opt(bp.ln_1_b), ln2b = opt(bp.ln_2_b);
     core::Tensor ab = opt(bp.attn_b), apb = opt(bp.attn_proj_b), fb = opt(bp.fc_b), mpb = opt(bp.mlp_proj_b);
 
-    core::Tensor h = core::layer_norm(ctx, x, P.tensor(bp.ln_1_w), ptr(ln1b), cfg_.ln_eps);
+    core::Tensor h = core::layer_norm(ctx, x, P.tensor(bp.ln_1_w), ptr(ln1b), cfg_.ln_eps, into_linear);
     core::Tensor qkv = observed_linear(ctx, obs, l, LinearSite::qkv, h, P.tensor(bp.attn_w), ptr(ab));
     core::Tensor att = attention(ctx, qkv);
     core::Tensor a = observed_linear(ctx, obs, l, LinearSite::attn_proj, att, P.tensor(bp.attn_proj_w), ptr(apb));
     a = core::dropout(ctx, a, cfg_.dropout, core::mix_key(lkey, 1));
     x = core::add(ctx, x, a);
 
-    h = core::layer_norm(ctx, x, P.tensor(bp.ln_2_w), ptr(ln2b), cfg_.ln_eps);
+    h = core::layer_norm(ctx, x, P.tensor(bp.ln_2_w), ptr(ln2b), cfg_.ln_eps, into_linear);
     core::Tensor f = observed_linear(ctx, obs, l, LinearSite::fc, h, P.tensor(bp.fc_w), ptr(fb));
-    f = core::gelu(ctx, f, cfg_.gelu);
+    f = core::gelu(ctx, f, cfg_.gelu, into_linear);
     core::Tensor m = observed_linear(ctx, obs, l, LinearSite::mlp_proj, f, P.tensor(bp.mlp_proj_w), ptr(mpb));
     m = core::dropout(ctx, m, cfg_.dropout, core::mix_key(lkey, 2));
     x = core::add(ctx, x, m);
@@ -172,7 +175,8 @@ core::Tensor GPT::run_blocks(core::Ctx& ctx, core::Tensor x, const Attention& at
 
 core::Tensor GPT::head(core::Ctx& ctx, const core::Tensor& x, ForwardObserver* obs) {
   core::Tensor lnfb = ln_f_b_ >= 0 ? params_.tensor(ln_f_b_) : core::Tensor{};
-  core::Tensor h = core::layer_norm(ctx, x, params_.tensor(ln_f_w_), lnfb.data ? &lnfb : nullptr, cfg_.ln_eps);
+  core::Tensor h =
+      core::layer_norm(ctx, x, params_.tensor(ln_f_w_), lnfb.data ? &lnfb : nullptr, cfg_.ln_eps, /*into_linear=*/!obs);
   return observed_linear(ctx, obs, cfg_.n_layer, LinearSite::lm_head, h, params_.tensor(lm_head_), nullptr);
 }
 

@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -214,6 +215,93 @@ TEST(AttentionNativeBf16, MatchesEmulatedReference) {
     EXPECT_NE(0, std::memcmp(nat_off.y.data(), fp_off.y.data(), nat_off.y.size() * 4));
     EXPECT_NE(0, std::memcmp(nat_off.dqkv.data(), fp_off.dqkv.data(), nat_off.dqkv.size() * 4));
   }
+}
+
+// LayerNorm and GELU outputs that feed only a linear layer are stored as bf16 words under the
+// native policy (into_linear, Ctx::make_bf16). A block LN → linear → GELU → linear must give the
+// same bits either way, forward and backward, and its act hook must see the same values: the words
+// are the rounded fp32 outputs, truncated exactly.
+struct HookSeen {
+  int64_t elements = 0;
+  uint64_t bit_sum = 0;  // order-free fingerprint of the rounded values
+};
+void round_bf16_seen(float* p, int64_t n, void* user) {
+  round_bf16(p, n, nullptr);
+  auto& seen = *static_cast<HookSeen*>(user);
+#pragma omp critical
+  {
+    seen.elements += n;
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t u;
+      std::memcpy(&u, p + i, 4);
+      seen.bit_sum += u;
+    }
+  }
+}
+
+struct BlockOut {
+  std::vector<std::vector<float>> values;  // y, then every parameter's and the input's gradient
+  HookSeen seen;
+  bool stored_as_words = false;
+};
+
+BlockOut run_block(bool into_linear, core::GeluKind kind, bool ln_bias) {
+  const int64_t B = 3, T = 37, C = 48, F = 4 * C;  // 111 rows: no multiple of LayerNorm's 16-row blocks
+  Buffer x(core::Shape{B, T, C}, true), g(core::Shape{C}, true), be(core::Shape{C}, true);
+  Buffer w1(core::Shape{F, C}, true), b1(core::Shape{F}, true), w2(core::Shape{C, F}, true), b2(core::Shape{C}, true);
+  uint64_t seed = 30;
+  for (Buffer* p : {&x, &g, &be, &w1, &b1, &w2, &b2}) {
+    const auto v = random_bf16(p->numel(), seed++);
+    std::copy(v.begin(), v.end(), p->data());
+  }
+  for (int64_t i = 0; i < C; ++i) g.data()[i] = rne_bf16(1.0f + 0.25f * g.data()[i]);
+  BlockOut out;
+  core::Arena acts, grads;
+  core::Tape tape;
+  core::Ctx ctx(acts, grads, &tape);
+  ctx.prec.gemm = core::gemm_bf16;
+  ctx.prec.act = {round_bf16_seen, &out.seen};
+  ctx.prec.grad.fn = round_bf16;
+  core::Tensor h = core::layer_norm(ctx, x.t(), g.t(), ln_bias ? &be.t() : nullptr, 1e-5f, into_linear);
+  core::Tensor f = core::gelu(ctx, core::linear(ctx, h, w1.t(), &b1.t()), kind, into_linear);
+  core::Tensor y = core::linear(ctx, f, w2.t(), &b2.t());
+  out.stored_as_words = h.words && !h.data && f.words && !f.data;
+  const auto R = random_bf16(y.numel(), 99);
+  std::copy(R.begin(), R.end(), y.grad);
+  tape.backward(ctx.prec);
+  out.values.push_back({y.data, y.data + y.numel()});
+  for (Buffer* p : {&x, &g, &be, &w1, &b1, &w2, &b2}) out.values.push_back({p->grad(), p->grad() + p->numel()});
+  return out;
+}
+
+TEST(Bf16Words, LayerNormAndGeluIntoLinearGiveTheSameBits) {
+  if (!core::bf16_gemm_available()) GTEST_SKIP() << "no AVX512_BF16";
+  for (auto kind : {core::GeluKind::Erf, core::GeluKind::Tanh})
+    for (bool ln_bias : {true, false}) {
+      SCOPED_TRACE(std::string(kind == core::GeluKind::Erf ? "erf" : "tanh") + (ln_bias ? " bias" : " no bias"));
+      const BlockOut fp = run_block(false, kind, ln_bias), words = run_block(true, kind, ln_bias);
+      EXPECT_FALSE(fp.stored_as_words);
+      EXPECT_TRUE(words.stored_as_words);
+      ASSERT_EQ(fp.values.size(), words.values.size());
+      for (size_t k = 0; k < fp.values.size(); ++k)
+        EXPECT_EQ(0, std::memcmp(fp.values[k].data(), words.values[k].data(), fp.values[k].size() * 4)) << "value " << k;
+      EXPECT_EQ(fp.seen.elements, words.seen.elements);
+      EXPECT_EQ(fp.seen.bit_sum, words.seen.bit_sum);
+    }
+}
+
+// Without the native GEMM there is nothing to read words, so the outputs stay fp32.
+TEST(Bf16Words, OnlyUnderTheNativePolicy) {
+  Buffer x(core::Shape{4, 8}, true), g(core::Shape{8}, true);
+  std::fill(g.data(), g.data() + 8, 1.0f);
+  core::Arena acts, grads;
+  core::Tape tape;
+  core::Ctx ctx(acts, grads, &tape);
+  ctx.prec.act.fn = round_bf16;
+  const core::Tensor h = core::layer_norm(ctx, x.t(), g.t(), nullptr, 1e-5f, true);
+  const core::Tensor f = core::gelu(ctx, x.t(), core::GeluKind::Erf, true);
+  EXPECT_TRUE(h.data && !h.words);
+  EXPECT_TRUE(f.data && !f.words);
 }
 
 }  // namespace
