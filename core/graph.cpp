@@ -28,7 +28,8 @@ Tensor Ctx::make_bf16(Shape s, bool tracked) {
   t.shape = s;
   // Two words per float slot of the arena (which keeps 64-byte alignment).
   t.words = reinterpret_cast<uint16_t*>(acts_.alloc(static_cast<size_t>(s.numel() + 1) / 2));
-  if (tape_ && tracked) t.grad = grads_.alloc_zero(static_cast<size_t>(s.numel()));
+  // Not zeroed: the one linear that reads the tensor writes its gradient whole (ops_linear.cpp).
+  if (tape_ && tracked) t.grad = grads_.alloc(static_cast<size_t>(s.numel()));
   return t;
 }
 

@@ -81,7 +81,9 @@ class Ctx {
   Tensor make(Shape s, bool tracked = true);
   // The same, with the values stored only as bf16 words (Tensor::words, data null): half the
   // memory and traffic of an fp32 slot holding a bf16 value, and no conversion before the native
-  // bf16 GEMM reads it. For ops whose output feeds only a linear layer, when bf16_words() allows.
+  // bf16 GEMM reads it. For ops whose output feeds exactly one linear layer and nothing else, when
+  // bf16_words() allows. Its gradient buffer is left unzeroed: that linear's backward, the only
+  // writer, overwrites it (its first memset and read were ~1.5% of a bf16 step).
   Tensor make_bf16(Shape s, bool tracked = true);
   // True when the policy runs the linears on the native bf16 GEMM, which reads bf16 words directly.
   bool bf16_words() const;

@@ -21,8 +21,8 @@ namespace nurture::core {
 Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b);
 
 // LayerNorm over the last dim, biased variance, eps inside the sqrt (PyTorch semantics).
-// into_linear: the output's only reader is a linear layer (nothing else, no observer, reads its
-// values), so under the native bf16 policy it is stored as bf16 words only (Ctx::make_bf16).
+// into_linear: exactly one linear layer reads the output, and nothing else (no observer), so
+// under the native bf16 policy it is stored as bf16 words only (Ctx::make_bf16).
 Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* beta, float eps = 1e-5f,
                   bool into_linear = false);
 

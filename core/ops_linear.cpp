@@ -80,7 +80,10 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
     if (native && ((x.grad && w.grad) || x.words)) {
       uint16_t* dy16 = gemm_bf16_operand_scratch(M * N);
       convert_dy(y.grad, M, N, dy16, bb.grad);
-      if (x.grad) gemm_bf16_converted_a(false, false, M, K, N, 1.0f, dy16, w.data, K, 1.0f, x.grad, K);
+      // A words input has this linear as its only reader, so dx is its whole gradient: written,
+      // not added to a zeroed buffer (Ctx::make_bf16 leaves it unzeroed).
+      const float beta = x.words ? 0.0f : 1.0f;
+      if (x.grad) gemm_bf16_converted_a(false, false, M, K, N, 1.0f, dy16, w.data, K, beta, x.grad, K);
       if (w.grad && x.words) gemm_bf16_converted_ab(true, false, N, K, M, 1.0f, dy16, x.words, 1.0f, w.grad, K);
       else if (w.grad) gemm_bf16_converted_a(true, false, N, K, M, 1.0f, dy16, x.data, K, 1.0f, w.grad, K);
       return;

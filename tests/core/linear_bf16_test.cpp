@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -257,6 +258,11 @@ BlockOut run_block(bool into_linear, core::GeluKind kind, bool ln_bias) {
   for (int64_t i = 0; i < C; ++i) g.data()[i] = rne_bf16(1.0f + 0.25f * g.data()[i]);
   BlockOut out;
   core::Arena acts, grads;
+  {  // NaN garbage where the gradients will go: a words tensor's gradient is never zeroed, only overwritten
+    const size_t n = size_t(1) << 20;
+    std::fill_n(grads.alloc(n), n, std::numeric_limits<float>::quiet_NaN());
+    grads.reset();
+  }
   core::Tape tape;
   core::Ctx ctx(acts, grads, &tape);
   ctx.prec.gemm = core::gemm_bf16;
