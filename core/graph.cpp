@@ -15,11 +15,14 @@ void Tape::backward(const OpPrecision& prec) {
   }
 }
 
-Tensor Ctx::make(Shape s, bool tracked) {
+Tensor Ctx::make(Shape s, bool tracked, bool one_reader) {
   Tensor t;
   t.shape = s;
   t.data = acts_.alloc(static_cast<size_t>(s.numel()));
-  if (tape_ && tracked) t.grad = grads_.alloc_zero(static_cast<size_t>(s.numel()));
+  t.one_reader = one_reader;
+  // An unzeroed gradient saves a memset, and its reader a read, of every such buffer every step.
+  const size_t n = static_cast<size_t>(s.numel());
+  if (tape_ && tracked) t.grad = one_reader ? grads_.alloc(n) : grads_.alloc_zero(n);
   return t;
 }
 
@@ -28,7 +31,7 @@ Tensor Ctx::make_bf16(Shape s, bool tracked) {
   t.shape = s;
   // Two words per float slot of the arena (which keeps 64-byte alignment).
   t.words = reinterpret_cast<uint16_t*>(acts_.alloc(static_cast<size_t>(s.numel() + 1) / 2));
-  // Not zeroed: the one linear that reads the tensor writes its gradient whole (ops_linear.cpp).
+  t.one_reader = true;
   if (tape_ && tracked) t.grad = grads_.alloc(static_cast<size_t>(s.numel()));
   return t;
 }

@@ -43,7 +43,7 @@ struct OpPrecision {
   bool loss_fp32 = true;
 };
 
-using BackwardFn = InlineFn<320>;
+using BackwardFn = InlineFn<384>;  // room for four Tensors (72 bytes each) and a few scalars
 
 class Tape {
  public:
@@ -77,13 +77,13 @@ class Ctx {
 
   bool grad_enabled() const { return tape_ != nullptr; }
   Tape* tape() { return tape_; }
-  // A new activation; it gets a zeroed gradient buffer when gradients are on and `tracked`.
-  Tensor make(Shape s, bool tracked = true);
+  // A new activation; it gets a zeroed gradient buffer when gradients are on and `tracked`, or
+  // with one_reader (Tensor::one_reader) an unzeroed one that its reader's backward overwrites.
+  Tensor make(Shape s, bool tracked = true, bool one_reader = false);
   // The same, with the values stored only as bf16 words (Tensor::words, data null): half the
   // memory and traffic of an fp32 slot holding a bf16 value, and no conversion before the native
   // bf16 GEMM reads it. For ops whose output feeds exactly one linear layer and nothing else, when
-  // bf16_words() allows. Its gradient buffer is left unzeroed: that linear's backward, the only
-  // writer, overwrites it (its first memset and read were ~1.5% of a bf16 step).
+  // bf16_words() allows; such a tensor is always one_reader.
   Tensor make_bf16(Shape s, bool tracked = true);
   // True when the policy runs the linears on the native bf16 GEMM, which reads bf16 words directly.
   bool bf16_words() const;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "core/gelu_kind.h"
 #include "core/graph.h"
@@ -17,12 +18,14 @@
 namespace nurture::core {
 
 // y = x·Wᵀ + b. x: [..., K], w: [N, K] (torch.nn.Linear layout), b: [N] or null → [..., N].
-// x may be stored as bf16 words (only under the native bf16 policy).
-Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b);
+// x may be stored as bf16 words (only under the native bf16 policy). one_reader: exactly one op
+// reads y (Tensor::one_reader); the same flag on dropout's output.
+Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b, bool one_reader = false);
 
 // LayerNorm over the last dim, biased variance, eps inside the sqrt (PyTorch semantics).
-// into_linear: exactly one linear layer reads the output, and nothing else (no observer), so
-// under the native bf16 policy it is stored as bf16 words only (Ctx::make_bf16).
+// into_linear: exactly one linear layer reads the output, and nothing else (no observer): it is
+// one_reader, and under the native bf16 policy stored as bf16 words only (Ctx::make_bf16).
+// Its input x must not be one_reader (its gradient is added to).
 Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* beta, float eps = 1e-5f,
                   bool into_linear = false);
 
@@ -46,11 +49,25 @@ Tensor add(Ctx& ctx, const Tensor& a, const Tensor& b);
 
 // Inverted dropout with a counter-based mask: element i is dropped iff uniform(key, i) < p.
 // Identity (returns x) when p == 0 or ctx.training is false.
-Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key);
+Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key, bool one_reader = false);
 
 // Mean cross-entropy of softmax(logits) [N, V] against targets (targets < 0 are ignored),
 // fused with log-softmax. Returns a [1] tensor.
 Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets);
+
+// An op's backward writing its input's gradient: added into the zeroed buffer, or for a
+// one_reader input (the only writer) stored as +0 + v, the same bits without the zeroing.
+// with_grad_store(t, f) calls f(std::true_type{}) for a one_reader t, f(std::false_type{}) else.
+template <bool Assign>
+inline void grad_store(float* g, int64_t i, float v) {
+  if constexpr (Assign) g[i] = 0.0f + v;
+  else g[i] += v;
+}
+template <class F>
+inline void with_grad_store(const Tensor& t, F&& f) {
+  if (t.one_reader) f(std::true_type{});
+  else f(std::false_type{});
+}
 
 // Deterministic column sums: out[j] += Σ_i m[i, j], rows chunked in fixed blocks (core/colsum.h).
 void colsum_accumulate(const float* m, int64_t rows, int64_t cols, float* out);

@@ -296,6 +296,7 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
   const int64_t B = qkv.shape[0], T = qkv.shape[1], C3 = qkv.shape[2], C = C3 / 3;
   const int64_t H = n_head, hd = C / H;
   assert(C3 == 3 * C && C % H == 0);
+  assert(!qkv.one_reader);  // the heads' tiles add into dqkv
   Tensor y = ctx.make(Shape{B, T, C}, qkv.tracked());
   const AttentionHeads heads(ctx, hd, n_head, alibi, T);
 

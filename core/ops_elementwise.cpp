@@ -71,7 +71,7 @@ bool have_avx512dq() {
 Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind, bool into_linear) {
   const int64_t n = x.numel();
   const bool words = into_linear && ctx.bf16_words();
-  Tensor y = words ? ctx.make_bf16(x.shape, x.tracked()) : ctx.make(x.shape, x.tracked());
+  Tensor y = words ? ctx.make_bf16(x.shape, x.tracked()) : ctx.make(x.shape, x.tracked(), into_linear);
   const int64_t nchunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (int64_t c = 0; c < nchunks; ++c) {
@@ -98,11 +98,12 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind, bool into_linear) {
         const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
         alignas(64) float tbuf[kChunk];
         Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len), dy(y.grad + i0, len);
-        Eigen::Map<Eigen::ArrayXf> t(tbuf, len);
+        Eigen::Map<Eigen::ArrayXf> t(tbuf, len), dx(x.grad + i0, len);
         t = (kSqrt2OverPi * (v + 0.044715f * v.cube())).tanh();
-        Eigen::Map<Eigen::ArrayXf>(x.grad + i0, len) +=
-            dy * (0.5f * (1.0f + t) +
-                  0.5f * v * (1.0f - t.square()) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v.square()));
+        const auto d = dy * (0.5f * (1.0f + t) +
+                             0.5f * v * (1.0f - t.square()) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v.square()));
+        if (x.one_reader) dx = 0.0f + d;  // grad_store's +0 + v, as Eigen's += on a zeroed buffer
+        else dx += d;
       }
     } else {
       const int64_t nchunks = (n + kChunk - 1) / kChunk;
@@ -110,8 +111,10 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind, bool into_linear) {
       for (int64_t c = 0; c < nchunks; ++c) {
         const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
         Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len), dy(y.grad + i0, len);
-        Eigen::Map<Eigen::ArrayXf>(x.grad + i0, len) +=
-            dy * (0.5f * (1.0f + (v * kInvSqrt2).erf()) + v * (kInvSqrt2Pi * (-0.5f * v.square()).exp()));
+        Eigen::Map<Eigen::ArrayXf> dx(x.grad + i0, len);
+        const auto d = dy * (0.5f * (1.0f + (v * kInvSqrt2).erf()) + v * (kInvSqrt2Pi * (-0.5f * v.square()).exp()));
+        if (x.one_reader) dx = 0.0f + d;
+        else dx += d;
       }
     }
   });
@@ -130,22 +133,26 @@ Tensor add(Ctx& ctx, const Tensor& a, const Tensor& b) {
     ctx.prec.act(y.data + i0, i1 - i0);
   }
   if (!y.tracked()) return y;
+  // One tensor as both inputs reads it twice: it cannot be one_reader.
+  assert(!(a.grad && a.grad == b.grad && a.one_reader));
   ctx.record(y, "add", [a, b, y, n] {
+    for (const Tensor* t : {&a, &b}) {
+      if (!t->grad) continue;
+      with_grad_store(*t, [&](auto assign) {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) {
-      if (a.grad) a.grad[i] += y.grad[i];
-      if (b.grad) b.grad[i] += y.grad[i];
+        for (int64_t i = 0; i < n; ++i) grad_store<assign>(t->grad, i, y.grad[i]);
+      });
     }
   });
   return y;
 }
 
-Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key) {
+Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key, bool one_reader) {
   if (p <= 0.0f || !ctx.training) return x;
   const int64_t n = x.numel();
   const CounterRng rng{key};
   const float keep_scale = 1.0f / (1.0f - p);
-  Tensor y = ctx.make(x.shape, x.tracked());
+  Tensor y = ctx.make(x.shape, x.tracked(), one_reader);
   // With a tape the keep mask is stored, one byte per element (a quarter of the activation):
   // hashing every index again in backward cost as much as the forward.
   uint8_t* keep = y.tracked() ? reinterpret_cast<uint8_t*>(ctx.scratch((n + 3) / 4)) : nullptr;
@@ -167,9 +174,14 @@ Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key) {
   }
   if (!y.tracked()) return y;
   ctx.record(y, "dropout", [x, y, n, keep, keep_scale] {
+    if (x.one_reader) {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i)
-      if (keep[i]) x.grad[i] += y.grad[i] * keep_scale;
+      for (int64_t i = 0; i < n; ++i) x.grad[i] = keep[i] ? 0.0f + y.grad[i] * keep_scale : 0.0f;
+    } else {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+      for (int64_t i = 0; i < n; ++i)
+        if (keep[i]) x.grad[i] += y.grad[i] * keep_scale;
+    }
   });
   return y;
 }

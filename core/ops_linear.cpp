@@ -36,12 +36,12 @@ void colsum_accumulate(const float* m, int64_t rows, int64_t cols, float* out) {
                  [&](int64_t r0, int64_t r1, float* acc) { colsum_rows(m, cols, r0, r1, acc); });
 }
 
-Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
+Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b, bool one_reader) {
   const int64_t K = x.cols(), M = x.rows(), N = w.shape[0];
   assert(w.shape.rank() == 2 && w.shape[1] == K);
   std::vector<int64_t> dims = x.shape.vec();
   dims.back() = N;
-  Tensor y = ctx.make(Shape(dims), x.tracked() || w.tracked() || (b && b->tracked()));
+  Tensor y = ctx.make(Shape(dims), x.tracked() || w.tracked() || (b && b->tracked()), one_reader);
   const GemmFn gemm = ctx.prec.gemm ? ctx.prec.gemm : sgemm;
   // The native bf16 GEMM adds the bias in its epilogue and, in backward, converts dy to bf16 once
   // for both GEMMs: the same values as the generic path up to summation order (the native GEMM's
@@ -77,18 +77,18 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   if (!y.tracked()) return y;
   Tensor bb = b ? *b : Tensor{};
   ctx.record(y, "linear", [x, w, bb, y, M, N, K, gemm, native] {
+    // A one_reader input has this linear as its only reader, so dx is its whole gradient: written
+    // (beta 0), not added to a zeroed buffer.
+    const float beta = x.one_reader ? 0.0f : 1.0f;
     if (native && ((x.grad && w.grad) || x.words)) {
       uint16_t* dy16 = gemm_bf16_operand_scratch(M * N);
       convert_dy(y.grad, M, N, dy16, bb.grad);
-      // A words input has this linear as its only reader, so dx is its whole gradient: written,
-      // not added to a zeroed buffer (Ctx::make_bf16 leaves it unzeroed).
-      const float beta = x.words ? 0.0f : 1.0f;
       if (x.grad) gemm_bf16_converted_a(false, false, M, K, N, 1.0f, dy16, w.data, K, beta, x.grad, K);
       if (w.grad && x.words) gemm_bf16_converted_ab(true, false, N, K, M, 1.0f, dy16, x.words, 1.0f, w.grad, K);
       else if (w.grad) gemm_bf16_converted_a(true, false, N, K, M, 1.0f, dy16, x.data, K, 1.0f, w.grad, K);
       return;
     }
-    if (x.grad) gemm(false, false, M, K, N, 1.0f, y.grad, N, w.data, K, 1.0f, x.grad, K);
+    if (x.grad) gemm(false, false, M, K, N, 1.0f, y.grad, N, w.data, K, beta, x.grad, K);
     if (w.grad) gemm(true, false, N, K, M, 1.0f, y.grad, N, x.data, K, 1.0f, w.grad, K);
     if (bb.grad) colsum_accumulate(y.grad, M, N, bb.grad);
   });

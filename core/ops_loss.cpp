@@ -104,14 +104,25 @@ Tensor cross_entropy(Ctx& ctx, const Tensor& logits, const int32_t* targets) {
   loss.data[0] = count ? static_cast<float>(total / count) : 0.0f;
   if (!loss.tracked()) return loss;
   ctx.record(loss, "cross_entropy", [logits, targets, loss, lse, N, V, count] {
-    if (!count) return;
+    // One-reader logits (the usual case: nothing else reads them) get every element written,
+    // ignored rows as zeros; otherwise the gradient is added in.
+    const bool assign = logits.one_reader;
+    if (!count) {
+      if (assign) std::fill_n(logits.grad, N * V, 0.0f);
+      return;
+    }
     const float dl = loss.grad[0] / static_cast<float>(count);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < N; ++i) {
-      if (targets[i] < 0) continue;
-      const float* x = logits.data + i * V;
       float* dx = logits.grad + i * V;
-      Eigen::Map<Eigen::ArrayXf>(dx, V) += (Eigen::Map<const Eigen::ArrayXf>(x, V) - lse[i]).exp() * dl;
+      Eigen::Map<Eigen::ArrayXf> d(dx, V);
+      if (targets[i] < 0) {
+        if (assign) d.setZero();
+        continue;
+      }
+      const auto p = (Eigen::Map<const Eigen::ArrayXf>(logits.data + i * V, V) - lse[i]).exp() * dl;
+      if (assign) d = 0.0f + p;  // grad_store's +0 + v, as Eigen's += on a zeroed buffer
+      else d += p;
       dx[targets[i]] -= dl;
     }
   });

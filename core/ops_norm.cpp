@@ -118,7 +118,7 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
   assert(gamma.numel() == C);
   const bool tracked = x.tracked() || gamma.tracked() || (beta && beta->tracked());
   const bool words = into_linear && ctx.bf16_words() && ctx.prec.layernorm_fp32;
-  Tensor y = words ? ctx.make_bf16(x.shape, tracked) : ctx.make(x.shape, tracked);
+  Tensor y = words ? ctx.make_bf16(x.shape, tracked) : ctx.make(x.shape, tracked, into_linear);
   float* mean = ctx.scratch(N);
   float* rstd = ctx.scratch(N);
   const float* g = gamma.data;
@@ -155,11 +155,12 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
         const CRow xr(xi, C), gr(g, C), dyr(dy, C);
         const float dnorm_mean = (gr * dyr).sum() / float(C);
         const float dnorm_norm_mean = (gr * dyr * ((xr - mean[i]) * rstd[i])).sum() / float(C);
-        float* dx = x.grad + i * C;
-        for (int64_t j = 0; j < C; ++j) {
-          const float nrm = (xi[j] - mean[i]) * rstd[i];
-          dx[j] += (g[j] * dy[j] - dnorm_mean - nrm * dnorm_norm_mean) * rstd[i];
-        }
+        with_grad_store(x, [&](auto assign) {
+          for (int64_t j = 0; j < C; ++j) {
+            const float nrm = (xi[j] - mean[i]) * rstd[i];
+            grad_store<assign>(x.grad + i * C, j, (g[j] * dy[j] - dnorm_mean - nrm * dnorm_norm_mean) * rstd[i]);
+          }
+        });
       }
     }
     if (gamma.grad) dgamma_accumulate(x.data, y.grad, mean, rstd, N, C, gamma.grad);

@@ -42,6 +42,10 @@ struct Tensor {
   // The values as bf16, row-major, when an op stored its output in bf16 only (data is then null):
   // under the native bf16 policy, an output whose one consumer is a linear layer (Ctx::make_bf16).
   uint16_t* words = nullptr;
+  // Exactly one op reads this tensor, so that op's backward is the only writer of its gradient: it
+  // writes it whole (=) and the buffer is never zeroed (Ctx::make with one_reader). The op that
+  // makes the output decides, on its caller's word; ops that read it must honour it.
+  bool one_reader = false;
 
   int64_t numel() const { return shape.numel(); }
   int64_t rows() const { return shape.rows(); }

@@ -97,12 +97,12 @@ void GPT::init(uint64_t seed) {
 }
 
 core::Tensor observed_linear(core::Ctx& ctx, ForwardObserver* obs, int layer, LinearSite site, core::Tensor x,
-                             const core::Tensor& w, const core::Tensor* b) {
-  if (!obs) return core::linear(ctx, x, w, b);
+                             const core::Tensor& w, const core::Tensor* b, bool one_reader) {
+  if (!obs) return core::linear(ctx, x, w, b, one_reader);
   obs->linear_input(layer, site, x);
   core::Tensor out;
   if (!ctx.tape() && obs->linear(ctx, layer, site, x, w, b, out)) return out;
-  return core::linear(ctx, x, w, b);
+  return core::linear(ctx, x, w, b, one_reader);
 }
 
 core::Tensor GPT::position_table() {
@@ -141,7 +141,9 @@ core::Tensor GPT::run_blocks(core::Ctx& ctx, core::Tensor x, const Attention& at
   if (drop)
     for (auto& k : keep) k = ctx.make(x.shape, false);
   // The LayerNorm and GELU outputs feed only a linear layer; without an observer reading them they
-  // may be stored as bf16 words (core::layer_norm's into_linear).
+  // may be stored as bf16 words (core::layer_norm's into_linear). Every tensor below with one op
+  // reading it is made one_reader (core::Tensor), so its gradient is written, not zeroed and added
+  // to: all but qkv (attention adds into it) and the residual stream x (LayerNorm and add read it).
   const bool into_linear = !obs;
   for (int l = 0; l < cfg_.n_layer; ++l) {
     const core::Arena::Mark block_start = ctx.acts().mark();
@@ -153,15 +155,15 @@ core::Tensor GPT::run_blocks(core::Ctx& ctx, core::Tensor x, const Attention& at
     core::Tensor h = core::layer_norm(ctx, x, P.tensor(bp.ln_1_w), ptr(ln1b), cfg_.ln_eps, into_linear);
     core::Tensor qkv = observed_linear(ctx, obs, l, LinearSite::qkv, h, P.tensor(bp.attn_w), ptr(ab));
     core::Tensor att = attention(ctx, qkv);
-    core::Tensor a = observed_linear(ctx, obs, l, LinearSite::attn_proj, att, P.tensor(bp.attn_proj_w), ptr(apb));
-    a = core::dropout(ctx, a, cfg_.dropout, core::mix_key(lkey, 1));
+    core::Tensor a = observed_linear(ctx, obs, l, LinearSite::attn_proj, att, P.tensor(bp.attn_proj_w), ptr(apb), true);
+    a = core::dropout(ctx, a, cfg_.dropout, core::mix_key(lkey, 1), true);
     x = core::add(ctx, x, a);
 
     h = core::layer_norm(ctx, x, P.tensor(bp.ln_2_w), ptr(ln2b), cfg_.ln_eps, into_linear);
-    core::Tensor f = observed_linear(ctx, obs, l, LinearSite::fc, h, P.tensor(bp.fc_w), ptr(fb));
+    core::Tensor f = observed_linear(ctx, obs, l, LinearSite::fc, h, P.tensor(bp.fc_w), ptr(fb), true);
     f = core::gelu(ctx, f, cfg_.gelu, into_linear);
-    core::Tensor m = observed_linear(ctx, obs, l, LinearSite::mlp_proj, f, P.tensor(bp.mlp_proj_w), ptr(mpb));
-    m = core::dropout(ctx, m, cfg_.dropout, core::mix_key(lkey, 2));
+    core::Tensor m = observed_linear(ctx, obs, l, LinearSite::mlp_proj, f, P.tensor(bp.mlp_proj_w), ptr(mpb), true);
+    m = core::dropout(ctx, m, cfg_.dropout, core::mix_key(lkey, 2), true);
     x = core::add(ctx, x, m);
     if (obs) obs->residual(l, x);
     if (drop) {
@@ -177,7 +179,8 @@ core::Tensor GPT::head(core::Ctx& ctx, const core::Tensor& x, ForwardObserver* o
   core::Tensor lnfb = ln_f_b_ >= 0 ? params_.tensor(ln_f_b_) : core::Tensor{};
   core::Tensor h =
       core::layer_norm(ctx, x, params_.tensor(ln_f_w_), lnfb.data ? &lnfb : nullptr, cfg_.ln_eps, /*into_linear=*/!obs);
-  return observed_linear(ctx, obs, cfg_.n_layer, LinearSite::lm_head, h, params_.tensor(lm_head_), nullptr);
+  return observed_linear(ctx, obs, cfg_.n_layer, LinearSite::lm_head, h, params_.tensor(lm_head_), nullptr,
+                         /*one_reader=*/true);
 }
 
 int64_t GPT::num_params() const {

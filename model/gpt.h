@@ -57,8 +57,9 @@ class ForwardObserver {
 };
 
 // A linear layer at `site` with the observer's hooks applied (every forward pass calls this).
+// one_reader as for core::linear.
 core::Tensor observed_linear(core::Ctx& ctx, ForwardObserver* obs, int layer, LinearSite site, core::Tensor x,
-                             const core::Tensor& w, const core::Tensor* b);
+                             const core::Tensor& w, const core::Tensor* b, bool one_reader = false);
 
 // The fixed sinusoidal position table [T, C] (Vaswani et al. 2017).
 core::Buffer sinusoid_table(int64_t T, int64_t C);
@@ -76,7 +77,8 @@ class GPT {
   // never changes the others.
   void init(uint64_t seed);
 
-  // Logits [B, T, V] for ids [B, T] (T ≤ seq_len). dropout_key seeds this pass's masks.
+  // Logits [B, T, V] for ids [B, T] (T ≤ seq_len). dropout_key seeds this pass's masks. With a
+  // tape the logits are one_reader (core::Tensor): one op, the loss, reads them.
   core::Tensor forward(core::Ctx& ctx, const int32_t* ids, int64_t B, int64_t T, uint64_t dropout_key = 0,
                        ForwardObserver* obs = nullptr);
 
