@@ -20,6 +20,7 @@ using Dense = Eigen::Map<RowMat>;
 }  // namespace
 
 Tensor causal_attention_reference(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
+  assert(!qkv.one_reader);  // its backward adds into dqkv
   const int64_t B = qkv.shape[0], T = qkv.shape[1], C3 = qkv.shape[2], C = C3 / 3;
   const int64_t H = n_head, hd = C / H;
   assert(C3 == 3 * C && C % H == 0);

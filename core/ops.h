@@ -35,7 +35,9 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind = GeluKind::Tanh, bool into
 // Causal multi-head self-attention core: qkv [B, T, 3C] (q | k | v, heads contiguous within
 // each) → [B, T, C]. Softmax in fp32 with the 1/sqrt(head_dim) scale. alibi adds the
 // ALiBi bias -m_h·(i-j) with the standard geometric head slopes.
-Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi = false);
+// qkv may be one_reader (each head's gradient slices are zeroed just before that head's backward
+// adds into them); one_reader as for linear's output.
+Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi = false, bool one_reader = false);
 
 // ALiBi slope of head h among H heads (also used by the reference attention).
 float alibi_slope(int h, int H);

@@ -292,12 +292,11 @@ void attention_head_backward(const AttentionHeads& heads, int h, const HeadView&
 }
 }  // namespace
 
-Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
+Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi, bool one_reader) {
   const int64_t B = qkv.shape[0], T = qkv.shape[1], C3 = qkv.shape[2], C = C3 / 3;
   const int64_t H = n_head, hd = C / H;
   assert(C3 == 3 * C && C % H == 0);
-  assert(!qkv.one_reader);  // the heads' tiles add into dqkv
-  Tensor y = ctx.make(Shape{B, T, C}, qkv.tracked());
+  Tensor y = ctx.make(Shape{B, T, C}, qkv.tracked(), one_reader);
   const AttentionHeads heads(ctx, hd, n_head, alibi, T);
 
   // Per thread: the forward's probability tile (+ the native path's packed K, V and P), or in
@@ -325,6 +324,11 @@ Tensor causal_attention(Ctx& ctx, const Tensor& qkv, int n_head, bool alibi) {
       const int64_t b = bh / H, h = bh % H, at = b * T * C3 + h * hd;
       const float* base = qkv.data + at;
       float* gbase = qkv.grad + at;
+      // The heads' tiles add into dqkv. A one-reader qkv's gradient was never zeroed: each head
+      // clears its own slices here, while they are about to be used, instead.
+      if (qkv.one_reader)
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t part = 0; part < 3; ++part) std::fill_n(gbase + t * C3 + part * C, hd, 0.0f);
       attention_head_backward(heads, int(h), head_view(hd, base, C3, base + C, base + 2 * C, C3, 0, T), T, gbase,
                               gbase + C, gbase + 2 * C, C3, y.grad + b * T * C + h * hd, C,
                               work + int64_t(omp_get_thread_num()) * slot);

@@ -122,7 +122,8 @@ core::Tensor GPT::forward(core::Ctx& ctx, const int32_t* ids, int64_t B, int64_t
   const bool alibi = cfg_.pos == PosEmbedding::alibi;
   const int n_head = cfg_.n_head;
   x = run_blocks(
-      ctx, x, [&](core::Ctx& c, const core::Tensor& qkv) { return core::causal_attention(c, qkv, n_head, alibi); },
+      ctx, x,
+      [&](core::Ctx& c, const core::Tensor& qkv) { return core::causal_attention(c, qkv, n_head, alibi, true); },
       dropout_key, obs);
   return head(ctx, x, obs);
 }
@@ -143,7 +144,8 @@ core::Tensor GPT::run_blocks(core::Ctx& ctx, core::Tensor x, const Attention& at
   // The LayerNorm and GELU outputs feed only a linear layer; without an observer reading them they
   // may be stored as bf16 words (core::layer_norm's into_linear). Every tensor below with one op
   // reading it is made one_reader (core::Tensor), so its gradient is written, not zeroed and added
-  // to: all but qkv (attention adds into it) and the residual stream x (LayerNorm and add read it).
+  // to: all but the residual stream x (LayerNorm and add read it). With a tape, the attention passed
+  // in must take a one-reader qkv and make its output one_reader (causal_attention's one_reader).
   const bool into_linear = !obs;
   for (int l = 0; l < cfg_.n_layer; ++l) {
     const core::Arena::Mark block_start = ctx.acts().mark();
@@ -153,7 +155,7 @@ core::Tensor GPT::run_blocks(core::Ctx& ctx, core::Tensor x, const Attention& at
     core::Tensor ab = opt(bp.attn_b), apb = opt(bp.attn_proj_b), fb = opt(bp.fc_b), mpb = opt(bp.mlp_proj_b);
 
     core::Tensor h = core::layer_norm(ctx, x, P.tensor(bp.ln_1_w), ptr(ln1b), cfg_.ln_eps, into_linear);
-    core::Tensor qkv = observed_linear(ctx, obs, l, LinearSite::qkv, h, P.tensor(bp.attn_w), ptr(ab));
+    core::Tensor qkv = observed_linear(ctx, obs, l, LinearSite::qkv, h, P.tensor(bp.attn_w), ptr(ab), true);
     core::Tensor att = attention(ctx, qkv);
     core::Tensor a = observed_linear(ctx, obs, l, LinearSite::attn_proj, att, P.tensor(bp.attn_proj_w), ptr(apb), true);
     a = core::dropout(ctx, a, cfg_.dropout, core::mix_key(lkey, 1), true);

@@ -142,15 +142,16 @@ TEST(Tape, NamesEachEntryAfterItsOp) {
 }
 
 // One-reader tensors (core::Tensor::one_reader): their gradient buffers are never zeroed and their
-// one reader writes them whole. A block made of every op that honours the flag — linear, dropout,
-// add, LayerNorm and GELU into a linear, cross-entropy with an ignored target — must give the same
-// bits with the flags as without, with NaN garbage where the unzeroed gradients go.
+// one reader writes them whole. A block made of every op that honours the flag — linear, attention,
+// dropout, add, LayerNorm and GELU into a linear, cross-entropy with an ignored target — must give
+// the same bits with the flags as without, with NaN garbage where the unzeroed gradients go.
 namespace {
 std::vector<std::vector<float>> one_reader_block(bool flags, bool ignore_all) {
   const int64_t B = 2, T = 9, C = 12, V = 10;
-  Buffer x({B, T, C}, true), w1({C, C}, true), g({C}, true), w2({4 * C, C}, true), w3({V, 4 * C}, true);
+  Buffer x({B, T, C}, true), wq({3 * C, C}, true), w1({C, C}, true), g({C}, true), w2({4 * C, C}, true),
+      w3({V, 4 * C}, true);
   uint64_t seed = 40;
-  for (Buffer* p : {&x, &w1, &g, &w2, &w3}) fill_normal(*p, seed++);
+  for (Buffer* p : {&x, &wq, &w1, &g, &w2, &w3}) fill_normal(*p, seed++);
   std::vector<int32_t> targets(B * T);
   for (int64_t i = 0; i < B * T; ++i) targets[i] = ignore_all || i == 5 ? -1 : int32_t(i % V);
   core::Arena acts, grads;
@@ -160,18 +161,21 @@ std::vector<std::vector<float>> one_reader_block(bool flags, bool ignore_all) {
   core::Tape tape;
   Ctx ctx(acts, grads, &tape);
   ctx.training = true;
-  Tensor a = core::linear(ctx, x.t(), w1.t(), nullptr, flags);
+  Tensor qkv = core::linear(ctx, x.t(), wq.t(), nullptr, flags);
+  Tensor att = core::causal_attention(ctx, qkv, 3, false, flags);
+  Tensor a = core::linear(ctx, att, w1.t(), nullptr, flags);
   a = core::dropout(ctx, a, 0.25f, 7, flags);
   Tensor r = core::add(ctx, x.t(), a);
   Tensor h = core::layer_norm(ctx, r, g.t(), nullptr, 1e-5f, flags);
   Tensor f = core::gelu(ctx, core::linear(ctx, h, w2.t(), nullptr, flags), core::GeluKind::Erf, flags);
   Tensor logits = core::linear(ctx, f, w3.t(), nullptr, flags);
-  EXPECT_EQ(flags, a.one_reader && h.one_reader && f.one_reader && logits.one_reader);
+  EXPECT_EQ(flags, qkv.one_reader && att.one_reader && a.one_reader && h.one_reader && f.one_reader &&
+                       logits.one_reader);
   Tensor loss = core::cross_entropy(ctx, logits, targets.data());
   loss.grad[0] = 1.0f;
   tape.backward(ctx.prec);
   std::vector<std::vector<float>> out;
-  for (Buffer* p : {&x, &w1, &g, &w2, &w3}) out.emplace_back(p->grad(), p->grad() + p->numel());
+  for (Buffer* p : {&x, &wq, &w1, &g, &w2, &w3}) out.emplace_back(p->grad(), p->grad() + p->numel());
   return out;
 }
 }  // namespace
