@@ -211,18 +211,11 @@ NURTURE_TARGET_AVX512 inline __mmask16 countable16(__m512i u) {
   return _mm512_mask_cmpge_epu32_mask(_mm512_test_epi32_mask(a, a), _mm512_sub_epi32(a, lo), span);
 }
 
+// The last n − i < 16 elements with masked loads and stores, then the lane counters into c: the
+// end of every AVX-512 kernel.
 template <Format F, bool kFtz, bool kStats>
-NURTURE_TARGET_AVX512 void run_avx512(const float* src, float* dst, int64_t n, Counts& c) {
-  const __m512i zero = _mm512_setzero_si512();
-  Lanes16 lanes{zero, zero, zero, zero, zero};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m512i u = _mm512_loadu_si512(src + i);
-    const __m512i r = round16<F, kFtz>(u);
-    _mm512_storeu_si512(dst + i, r);
-    if constexpr (kStats)
-      if (countable16<F>(u)) count16<F>(u, r, 0xFFFF, lanes);
-  }
+NURTURE_TARGET_AVX512 inline void finish16(const float* src, float* dst, int64_t i, int64_t n, Lanes16& lanes,
+                                           Counts& c) {
   if (i < n) {
     const __mmask16 live = __mmask16((1u << (n - i)) - 1);
     const __m512i u = _mm512_maskz_loadu_epi32(live, src + i);
@@ -237,6 +230,21 @@ NURTURE_TARGET_AVX512 void run_avx512(const float* src, float* dst, int64_t n, C
     c.nan += uint32_t(_mm512_reduce_add_epi32(lanes.nan));
     c.inf += uint32_t(_mm512_reduce_add_epi32(lanes.inf));
   }
+}
+
+template <Format F, bool kFtz, bool kStats>
+NURTURE_TARGET_AVX512 void run_avx512(const float* src, float* dst, int64_t n, Counts& c) {
+  const __m512i zero = _mm512_setzero_si512();
+  Lanes16 lanes{zero, zero, zero, zero, zero};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i u = _mm512_loadu_si512(src + i);
+    const __m512i r = round16<F, kFtz>(u);
+    _mm512_storeu_si512(dst + i, r);
+    if constexpr (kStats)
+      if (countable16<F>(u)) count16<F>(u, r, 0xFFFF, lanes);
+  }
+  finish16<F, kFtz, kStats>(src, dst, i, n, lanes, c);
 }
 
 // ---- AVX512_BF16: the hardware conversion for the common lanes --------------------------------
@@ -266,20 +274,7 @@ NURTURE_TARGET_AVX512BF16 void run_avx512_bf16(const float* src, float* dst, int
     }
     _mm512_storeu_si512(dst + i, r);
   }
-  if (i < n) {
-    const __mmask16 live = __mmask16((1u << (n - i)) - 1);
-    const __m512i u = _mm512_maskz_loadu_epi32(live, src + i);
-    const __m512i r = round16<F, kFtz>(u);
-    _mm512_mask_storeu_epi32(dst + i, live, r);
-    if constexpr (kStats) count16<F>(u, r, live, lanes);
-  }
-  if constexpr (kStats) {
-    c.underflow += uint32_t(_mm512_reduce_add_epi32(lanes.underflow));
-    c.overflow += uint32_t(_mm512_reduce_add_epi32(lanes.overflow));
-    c.subnormal += uint32_t(_mm512_reduce_add_epi32(lanes.subnormal));
-    c.nan += uint32_t(_mm512_reduce_add_epi32(lanes.nan));
-    c.inf += uint32_t(_mm512_reduce_add_epi32(lanes.inf));
-  }
+  finish16<F, kFtz, kStats>(src, dst, i, n, lanes, c);
 }
 
 // ---- selection ------------------------------------------------------------------------------
