@@ -69,29 +69,19 @@ inline void layer_norm_row(const float* x, const float* g, const float* bt, floa
 }
 
 // Rows go in blocks of kRowBlock, each rounded to the storage format (rnd, ctx.prec.act) while
-// still in cache instead of in a second pass over y: the same values and counts.
+// still in cache instead of in a second pass over y: the same values and counts. With `words` the
+// output is stored as bf16 words only: each block is normalised into this thread's slice of
+// `scratch` (kRowBlock rows), rounded there, and its words written out.
 constexpr int64_t kRowBlock = 16;
-void layer_norm_forward(const float* x, const float* g, const float* bt, float* y, float* mean, float* rstd, int64_t N,
-                        int64_t C, float eps, const RoundFn& rnd) {
+void layer_norm_forward(const float* x, const float* g, const float* bt, float* y, uint16_t* words, float* scratch,
+                        float* mean, float* rstd, int64_t N, int64_t C, float eps, const RoundFn& rnd) {
 #pragma omp parallel for schedule(static)
   for (int64_t i0 = 0; i0 < N; i0 += kRowBlock) {
     const int64_t i1 = std::min(N, i0 + kRowBlock);
-    for (int64_t i = i0; i < i1; ++i) layer_norm_row(x, g, bt, y + i * C, mean, rstd, i, C, eps);
-    rnd(y + i0 * C, (i1 - i0) * C);
-  }
-}
-
-// The same rows, values and counts, stored as bf16 words only: each block is normalised into this
-// thread's slice of `scratch` (kRowBlock rows), rounded there, and its words written out.
-void layer_norm_forward_words(const float* x, const float* g, const float* bt, uint16_t* y, float* mean, float* rstd,
-                              int64_t N, int64_t C, float eps, const RoundFn& rnd, float* scratch) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i0 = 0; i0 < N; i0 += kRowBlock) {
-    const int64_t i1 = std::min(N, i0 + kRowBlock);
-    float* blk = scratch + omp_get_thread_num() * kRowBlock * C;
-    for (int64_t i = i0; i < i1; ++i) layer_norm_row(x, g, bt, blk + (i - i0) * C, mean, rstd, i, C, eps);
-    rnd(blk, (i1 - i0) * C);
-    to_bf16_truncate(blk, i1 - i0, C, C, y + i0 * C);
+    float* out = words ? scratch + omp_get_thread_num() * kRowBlock * C : y + i0 * C;
+    for (int64_t i = i0; i < i1; ++i) layer_norm_row(x, g, bt, out + (i - i0) * C, mean, rstd, i, C, eps);
+    rnd(out, (i1 - i0) * C);
+    if (words) to_bf16_truncate(out, i1 - i0, C, C, words + i0 * C);
   }
 }
 
@@ -126,11 +116,9 @@ Tensor layer_norm(Ctx& ctx, const Tensor& x, const Tensor& gamma, const Tensor* 
   if (!ctx.prec.layernorm_fp32 && ctx.prec.act) {
     layer_norm_half_forward(ctx, x.data, g, bt, y.data, mean, rstd, N, C, eps);
     ctx.prec.act(y.data, y.numel());
-  } else if (words) {
-    float* scratch = ctx.scratch(omp_get_max_threads() * kRowBlock * C);
-    layer_norm_forward_words(x.data, g, bt, y.words, mean, rstd, N, C, eps, ctx.prec.act, scratch);
   } else {
-    layer_norm_forward(x.data, g, bt, y.data, mean, rstd, N, C, eps, ctx.prec.act);
+    float* scratch = words ? ctx.scratch(omp_get_max_threads() * kRowBlock * C) : nullptr;
+    layer_norm_forward(x.data, g, bt, y.data, y.words, scratch, mean, rstd, N, C, eps, ctx.prec.act);
   }
   if (!y.tracked()) return y;
   Tensor bb = beta ? *beta : Tensor{};
