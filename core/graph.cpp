@@ -4,13 +4,13 @@
 
 namespace nurture::core {
 
-void Tape::record(const Tensor& out, const char* op, BackwardFn fn) {
-  nodes_.push_back(Node{out.grad, out.numel(), op, std::move(fn)});
+void Tape::record(const Tensor& out, const char* op, BackwardFn fn, bool rounds_own_grad) {
+  nodes_.push_back(Node{out.grad, out.numel(), op, rounds_own_grad, std::move(fn)});
 }
 
 void Tape::backward(const OpPrecision& prec) {
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
-    if (it->out_grad) prec.grad(it->out_grad, it->n);
+    if (it->out_grad && !it->rounds_own_grad) prec.grad(it->out_grad, it->n);
     it->fn();
   }
 }

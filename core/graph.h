@@ -52,7 +52,9 @@ class Tape {
   // the recording op so that backward time can be attributed to ops (the closures themselves are
   // anonymous); it must outlive the tape, which a string literal does, and is never copied, so
   // naming costs a pointer per entry and no allocation.
-  void record(const Tensor& out, const char* op, BackwardFn fn);
+  // rounds_own_grad: the closure rounds out's grad itself (with OpPrecision::grad, before it
+  // reads it), fused into its own first pass over the buffer; backward() then leaves it alone.
+  void record(const Tensor& out, const char* op, BackwardFn fn, bool rounds_own_grad = false);
   // Runs the recorded closures in reverse. The caller seeds the loss gradient first.
   void backward(const OpPrecision& prec);
   void clear() { nodes_.clear(); }
@@ -65,6 +67,7 @@ class Tape {
     float* out_grad;
     int64_t n;
     const char* op;
+    bool rounds_own_grad;
     BackwardFn fn;
   };
   std::vector<Node> nodes_;
@@ -91,8 +94,8 @@ class Ctx {
   float* scratch(int64_t n) { return acts_.alloc(static_cast<size_t>(n)); }
   // The activation arena, for code that frees what it allocated (Arena::mark / rewind).
   Arena& acts() { return acts_; }
-  void record(const Tensor& out, const char* op, BackwardFn fn) {
-    if (tape_) tape_->record(out, op, std::move(fn));
+  void record(const Tensor& out, const char* op, BackwardFn fn, bool rounds_own_grad = false) {
+    if (tape_) tape_->record(out, op, std::move(fn), rounds_own_grad);
   }
 
   OpPrecision prec;

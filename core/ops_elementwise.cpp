@@ -90,13 +90,17 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind, bool into_linear) {
     if (words) to_bf16_truncate(buf, 1, len, len, y.words + i0);
   }
   if (!y.tracked()) return y;
-  ctx.record(y, "gelu", [x, y, n, kind] {
+  // Each backward below rounds its chunk of dy (the tape leaves that to it) right before reading
+  // it: the same values and counts as the tape's pass over the whole buffer, without the pass.
+  const RoundFn round_grad = ctx.prec.grad;
+  const auto backward = [x, y, n, kind, round_grad] {
     if (kind == GeluKind::Tanh) {
       const int64_t nchunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
       for (int64_t c = 0; c < nchunks; ++c) {
         const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
         alignas(64) float tbuf[kChunk];
+        round_grad(y.grad + i0, len);
         Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len), dy(y.grad + i0, len);
         Eigen::Map<Eigen::ArrayXf> t(tbuf, len), dx(x.grad + i0, len);
         t = (kSqrt2OverPi * (v + 0.044715f * v.cube())).tanh();
@@ -110,6 +114,7 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind, bool into_linear) {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
       for (int64_t c = 0; c < nchunks; ++c) {
         const int64_t i0 = c * kChunk, len = std::min(kChunk, n - i0);
+        round_grad(y.grad + i0, len);
         Eigen::Map<const Eigen::ArrayXf> v(x.data + i0, len), dy(y.grad + i0, len);
         Eigen::Map<Eigen::ArrayXf> dx(x.grad + i0, len);
         const auto d = dy * (0.5f * (1.0f + (v * kInvSqrt2).erf()) + v * (kInvSqrt2Pi * (-0.5f * v.square()).exp()));
@@ -117,7 +122,8 @@ Tensor gelu(Ctx& ctx, const Tensor& x, GeluKind kind, bool into_linear) {
         else dx += d;
       }
     }
-  });
+  };
+  ctx.record(y, "gelu", backward, /*rounds_own_grad=*/true);
   return y;
 }
 
@@ -135,15 +141,23 @@ Tensor add(Ctx& ctx, const Tensor& a, const Tensor& b) {
   if (!y.tracked()) return y;
   // One tensor as both inputs reads it twice: it cannot be one_reader.
   assert(!(a.grad && a.grad == b.grad && a.one_reader));
-  ctx.record(y, "add", [a, b, y, n] {
-    for (const Tensor* t : {&a, &b}) {
-      if (!t->grad) continue;
-      with_grad_store(*t, [&](auto assign) {
+  // dy is rounded chunk by chunk right before both stores read it (the tape leaves that to us).
+  const RoundFn round_grad = ctx.prec.grad;
+  const auto backward = [a, b, y, n, round_grad] {
+    const int64_t nchunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
-        for (int64_t i = 0; i < n; ++i) grad_store<assign>(t->grad, i, y.grad[i]);
-      });
+    for (int64_t c = 0; c < nchunks; ++c) {
+      const int64_t i0 = c * kChunk, i1 = std::min(n, i0 + kChunk);
+      round_grad(y.grad + i0, i1 - i0);
+      for (const Tensor* t : {&a, &b}) {
+        if (!t->grad) continue;
+        with_grad_store(*t, [&](auto assign) {
+          for (int64_t i = i0; i < i1; ++i) grad_store<assign>(t->grad, i, y.grad[i]);
+        });
+      }
     }
-  });
+  };
+  ctx.record(y, "add", backward, /*rounds_own_grad=*/true);
   return y;
 }
 
@@ -173,16 +187,22 @@ Tensor dropout(Ctx& ctx, const Tensor& x, float p, uint64_t key, bool one_reader
     ctx.prec.act(y.data + i0, i1 - i0);
   }
   if (!y.tracked()) return y;
-  ctx.record(y, "dropout", [x, y, n, keep, keep_scale] {
-    if (x.one_reader) {
+  // dy is rounded chunk by chunk right before it is read (the tape leaves that to us).
+  const RoundFn round_grad = ctx.prec.grad;
+  const auto backward = [x, y, n, nchunks, keep, keep_scale, round_grad] {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
-      for (int64_t i = 0; i < n; ++i) x.grad[i] = keep[i] ? 0.0f + y.grad[i] * keep_scale : 0.0f;
-    } else {
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-      for (int64_t i = 0; i < n; ++i)
-        if (keep[i]) x.grad[i] += y.grad[i] * keep_scale;
+    for (int64_t c = 0; c < nchunks; ++c) {
+      const int64_t i0 = c * kChunk, i1 = std::min(n, i0 + kChunk);
+      round_grad(y.grad + i0, i1 - i0);
+      if (x.one_reader) {
+        for (int64_t i = i0; i < i1; ++i) x.grad[i] = keep[i] ? 0.0f + y.grad[i] * keep_scale : 0.0f;
+      } else {
+        for (int64_t i = i0; i < i1; ++i)
+          if (keep[i]) x.grad[i] += y.grad[i] * keep_scale;
+      }
     }
-  });
+  };
+  ctx.record(y, "dropout", backward, /*rounds_own_grad=*/true);
   return y;
 }
 

@@ -19,14 +19,25 @@ void colsum_rows(const float* m, int64_t cols, int64_t r0, int64_t r1, float* ac
     for (int64_t j = 0; j < cols; ++j) acc[j] += m[i * cols + j];
 }
 
-// dy (M×N) to bf16 for the native GEMMs and, when db is given, its column sums added into db
-// (bit for bit colsum_accumulate's): one read of dy instead of two.
-void convert_dy(const float* dy, int64_t M, int64_t N, uint16_t* dy16, float* db) {
-  if (!db) return to_bf16_truncate(dy, M, N, N, dy16);
-  colsum_chunked(M, N, db, OneChunk::into_out, [&](int64_t r0, int64_t r1, float* acc) {
-    to_bf16_truncate(dy + r0 * N, r1 - r0, N, N, dy16 + r0 * N);  // while the rows are in cache
-    colsum_rows(dy, N, r0, r1, acc);
-  });
+// dy (M×N) rounded in place to the storage format (the policy's gradient rounding, which the tape
+// leaves to this op), then to bf16 for the native GEMMs and, when db is given, its column sums
+// added into db (bit for bit colsum_accumulate's): each block of rows is rounded, converted and
+// summed while in cache, one pass over dy instead of three. Every element is rounded on its own,
+// so the values and counts equal one rounding of the whole buffer.
+void round_convert_dy(const RoundFn& round, float* dy, int64_t M, int64_t N, uint16_t* dy16, float* db) {
+  const auto block = [&](int64_t r0, int64_t r1) {
+    round(dy + r0 * N, (r1 - r0) * N);
+    to_bf16_truncate(dy + r0 * N, r1 - r0, N, N, dy16 + r0 * N);
+  };
+  if (db) {
+    colsum_chunked(M, N, db, OneChunk::into_out, [&](int64_t r0, int64_t r1, float* acc) {
+      block(r0, r1);
+      colsum_rows(dy, N, r0, r1, acc);
+    });
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r0 = 0; r0 < M; r0 += kColsumChunk) block(r0, std::min(M, r0 + kColsumChunk));
 }
 
 }  // namespace
@@ -76,22 +87,27 @@ Tensor linear(Ctx& ctx, const Tensor& x, const Tensor& w, const Tensor* b, bool 
   }
   if (!y.tracked()) return y;
   Tensor bb = b ? *b : Tensor{};
-  ctx.record(y, "linear", [x, w, bb, y, M, N, K, gemm, native] {
+  // The closure rounds dy itself: on the native path fused into its conversion (see
+  // round_convert_dy), so the tape's own pass over dy is skipped.
+  const RoundFn round_grad = ctx.prec.grad;
+  const auto backward = [x, w, bb, y, M, N, K, gemm, native, round_grad] {
     // A one_reader input has this linear as its only reader, so dx is its whole gradient: written
     // (beta 0), not added to a zeroed buffer.
     const float beta = x.one_reader ? 0.0f : 1.0f;
     if (native && ((x.grad && w.grad) || x.words)) {
       uint16_t* dy16 = gemm_bf16_operand_scratch(M * N);
-      convert_dy(y.grad, M, N, dy16, bb.grad);
+      round_convert_dy(round_grad, y.grad, M, N, dy16, bb.grad);
       if (x.grad) gemm_bf16_converted_a(false, false, M, K, N, 1.0f, dy16, w.data, K, beta, x.grad, K);
       if (w.grad && x.words) gemm_bf16_converted_ab(true, false, N, K, M, 1.0f, dy16, x.words, 1.0f, w.grad, K);
       else if (w.grad) gemm_bf16_converted_a(true, false, N, K, M, 1.0f, dy16, x.data, K, 1.0f, w.grad, K);
       return;
     }
+    round_grad(y.grad, M * N);
     if (x.grad) gemm(false, false, M, K, N, 1.0f, y.grad, N, w.data, K, beta, x.grad, K);
     if (w.grad) gemm(true, false, N, K, M, 1.0f, y.grad, N, x.data, K, 1.0f, w.grad, K);
     if (bb.grad) colsum_accumulate(y.grad, M, N, bb.grad);
-  });
+  };
+  ctx.record(y, "linear", backward, /*rounds_own_grad=*/true);
   return y;
 }
 

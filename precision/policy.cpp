@@ -28,6 +28,18 @@ core::OpPrecision MixedPrecision::op_precision(bool count) {
   return p;
 }
 
+StepTelemetry& MixedPrecision::telemetry() {
+  act_.collect();
+  grad_.collect();
+  return tel_;
+}
+
+void MixedPrecision::reset_telemetry() {
+  act_.clear();
+  grad_.clear();
+  tel_ = {};
+}
+
 void MixedPrecision::refresh_weights(float* master, float* working, int64_t n) {
   if (!half()) return;
   const RoundOptions opts{cfg_.flush_subnormals};

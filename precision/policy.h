@@ -50,8 +50,9 @@ class MixedPrecision {
   // A micro-batch's weight gradients, rounded in place (counted into telemetry).
   void round_weight_grads(float* g, int64_t n);
 
-  StepTelemetry& telemetry() { return tel_; }
-  void reset_telemetry() { tel_ = {}; }
+  // The counts so far (gathers the per-thread partial counts first; call between steps).
+  StepTelemetry& telemetry();
+  void reset_telemetry();
 
  private:
   PolicyConfig cfg_;

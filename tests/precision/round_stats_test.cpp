@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #include "precision/format.h"
@@ -125,6 +126,7 @@ TEST(precision_round_fn, large_buffers_match_serial_rounding) {
   const RoundContext ctx{Format::fp16, {}, &shared};
   const core::RoundFn fn = make_round_fn(ctx);
   fn(b.data(), n);
+  ctx.collect();
 
   EXPECT_EQ(shared, serial);
   EXPECT_GT(serial.overflow, 0);
@@ -141,7 +143,38 @@ TEST(precision_round_fn, stats_are_safe_from_parallel_callers) {
     std::vector<float> v = {1e-40f, 3.4e38f, 1.0f};
     fn(v.data(), 3);
   }
+  EXPECT_EQ(shared, RoundStats{}) << "per-thread counts reach the target only through collect()";
+  ctx.collect();
   EXPECT_EQ(shared, (RoundStats{192, 64, 64, 0, 0, 0}));
+  ctx.collect();
+  EXPECT_EQ(shared, (RoundStats{192, 64, 64, 0, 0, 0})) << "collect() empties the shards";
+}
+
+TEST(precision_round_fn, threads_beyond_the_shards_are_counted) {
+  // More OS threads than shards: the late ones add to the target directly.
+  RoundStats shared;
+  const RoundContext ctx{Format::bf16, {}, &shared};
+  const core::RoundFn fn = make_round_fn(ctx);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kStatShards + 16; ++t)
+    threads.emplace_back([&] {
+      std::vector<float> v = {3.4e38f, 1.0f};
+      fn(v.data(), 2);
+    });
+  for (auto& th : threads) th.join();
+  ctx.collect();
+  EXPECT_EQ(shared.elements, 2 * (kStatShards + 16));
+  EXPECT_EQ(shared.overflow, kStatShards + 16);
+}
+
+TEST(precision_round_fn, clear_drops_partial_counts) {
+  RoundStats shared;
+  const RoundContext ctx{Format::bf16, {}, &shared};
+  std::vector<float> v = {3.4e38f};
+  make_round_fn(ctx)(v.data(), 1);
+  ctx.clear();
+  ctx.collect();
+  EXPECT_EQ(shared, RoundStats{});
 }
 
 }  // namespace
